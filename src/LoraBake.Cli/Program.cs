@@ -1,0 +1,13 @@
+using LoraBake.Cli.Commands;
+using Spectre.Console.Cli;
+
+// `lorabake`: one subcommand per pipeline stage, plus the tools around it. build/build.cake runs these
+// as separate processes; each can also be run by hand (dotnet run --project src/LoraBake.Cli -c Release -- ARGS).
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("lorabake");
+    config.PropagateExceptions();
+    config.AddCommand<DoctorCommand>("doctor");
+});
+return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

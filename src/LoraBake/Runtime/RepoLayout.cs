@@ -1,0 +1,35 @@
+namespace LoraBake.Runtime;
+
+/// <summary>
+/// Where things live in a LoraBake repository: recipes/, projects/NAME/, the shared content-addressed
+/// store .lorabake/ and the user's outputs output/NAME/.
+/// </summary>
+public sealed record RepoLayout(string Root)
+{
+    public string RecipesDir => Path.Combine(Root, "recipes");
+    public string ProjectsDir => Path.Combine(Root, "projects");
+    public string StoreDir => Path.Combine(Root, ".lorabake");
+    public string OutputRoot => Path.Combine(Root, "output");
+
+    public string ProjectDir(string project) => Path.Combine(ProjectsDir, project);
+    public string RecipePath(string project) => Path.Combine(ProjectDir(project), "project.yaml");
+    public string LockPath(string project) => Path.Combine(ProjectDir(project), "lorabake.lock");
+    public string OutputDir(string project) => Path.Combine(OutputRoot, project);
+
+    /// <summary>
+    /// The repository root: $LORABAKE_ROOT if set, else the nearest folder at or above <paramref name="start"/>
+    /// that has both recipes/ and projects/, else <paramref name="start"/> itself.
+    /// </summary>
+    public static RepoLayout Discover(string? start = null)
+    {
+        var env = Environment.GetEnvironmentVariable("LORABAKE_ROOT");
+        if (!string.IsNullOrEmpty(env)) return new RepoLayout(Path.GetFullPath(env));
+        var dir = new DirectoryInfo(Path.GetFullPath(start ?? Directory.GetCurrentDirectory()));
+        for (var d = dir; d != null; d = d.Parent)
+        {
+            if (Directory.Exists(Path.Combine(d.FullName, "recipes")) && Directory.Exists(Path.Combine(d.FullName, "projects")))
+                return new RepoLayout(d.FullName);
+        }
+        return new RepoLayout(dir.FullName);
+    }
+}
