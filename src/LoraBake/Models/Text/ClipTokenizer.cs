@@ -115,9 +115,16 @@ public sealed class ClipTokenizer
     /// <summary>Text of ids, with "&lt;/w&gt;" turned back into spaces (as CLIPTokenizer.decode does).</summary>
     public string Decode(IEnumerable<int> ids)
     {
-        var text = string.Concat(ids.Where(i => i != BosId && i != EosId).Select(i => IdToToken(i) ?? ""));
-        var bytes = ByteLevelAlphabet.Decode(text.Replace(EndOfWordSuffix, " "));
-        return System.Text.Encoding.UTF8.GetString(bytes).Trim();
+        var bytes = new List<byte>();
+        foreach (var id in ids)
+        {
+            if (id == BosId || id == EosId) continue;
+            var token = IdToToken(id) ?? "";
+            bool wordEnd = token.EndsWith(EndOfWordSuffix, StringComparison.Ordinal);
+            bytes.AddRange(ByteLevelAlphabet.Decode(wordEnd ? token[..^EndOfWordSuffix.Length] : token));
+            if (wordEnd) bytes.Add((byte)' ');
+        }
+        return System.Text.Encoding.UTF8.GetString(bytes.ToArray()).Trim();
     }
 
     static int NextSpecial(string text, int from, out string special)
