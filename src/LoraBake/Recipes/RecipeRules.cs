@@ -149,8 +149,6 @@ internal static class RecipeRules
     {
         if (v is not string s) return Ok(v);
         var name = Optimizers.FirstOrDefault(o => o.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase));
-        if (name == "AdamW8bit")
-            return new RuleResult(name, Warning: "AdamW8bit runs as AdamW (32-bit optimizer state) here; results match closely, memory use is higher");
         if (name != null) return Ok(name);
         if (UnsupportedOptimizers.Any(o => o.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase)))
             return Err(v, $"is not supported yet; use one of {string.Join(", ", Optimizers)}");
