@@ -75,7 +75,7 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
         }
         if (ruleKey == "evaluation.epochs" && node is YSequence epochSeq)
         {
-            var list = ConvertList(epochSeq, typeof(int), keyPath);
+            var list = ConvertList(epochSeq.Items, typeof(int), keyPath);
             if (list == null) return false;
             value = string.Join(",", list.Cast<int>());
             return true;
@@ -112,8 +112,6 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
         value = one;
         return true;
     }
-
-    List<object>? ConvertList(YSequence seq, Type itemType, string keyPath) => ConvertList(seq.Items, itemType, keyPath);
 
     List<object>? ConvertList(IReadOnlyList<YNode> items, Type itemType, string keyPath)
     {
@@ -179,7 +177,7 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
             var match = names.FirstOrDefault(n => n.Equals(text, StringComparison.OrdinalIgnoreCase));
             if (match != null) return Enum.Parse(t, match);
             var near = KeyNames.Closest(text, names.Select(n => n.ToLowerInvariant()));
-            Error(s, keyPath, $"\"{s.Value}\" is not one of {string.Join(", ", names.Select(n => n.ToLowerInvariant() == n ? n : n))}{(near == null ? "" : $"; did you mean {names.First(n => n.ToLowerInvariant() == near)}?")}");
+            Error(s, keyPath, $"\"{s.Value}\" is not one of {string.Join(", ", names)}{(near == null ? "" : $"; did you mean {names.First(n => n.ToLowerInvariant() == near)}?")}");
             return null;
         }
         throw new InvalidOperationException($"no YAML conversion for {t}");

@@ -118,6 +118,16 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void EmptySectionInChild_KeepsTheParentsSection_ButExplicitNullReplacesAScalar()
+    {
+        repo.WriteRecipe("parent", "training:\n  seed: 8\nmodel:\n  vae: https://example.com/vae.safetensors\n");
+        var r = LoadProject("extends: parent\ntraining:\n#  seed: 9\nmodel:\n  vae: null\n");
+        Assert.True(r.Success, r.FormatErrors());
+        Assert.Equal(8, r.Recipe!.Training.Seed);
+        Assert.Null(r.Recipe.Model.Vae);
+    }
+
+    [Fact]
     public void ErrorsInAPreset_PointIntoThePresetFile()
     {
         repo.WriteRecipe("broken", "network:\n  conv_dim: 65\n");
