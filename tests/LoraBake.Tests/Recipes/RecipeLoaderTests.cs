@@ -171,6 +171,13 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void DeepNesting_IsRefusedWithoutExhaustingTheStack()
+    {
+        var r = LoadProject("training: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
+        Assert.Contains("nests deeper than 64", Assert.Single(r.Errors).Message);
+    }
+
+    [Fact]
     public void SmallAliases_AreExpanded()
     {
         var r = LoadProject("evaluation:\n  negative_prompt: &n \"lowres\"\n  prompts: [*n, *n]\n  seeds: &s [3, 4]\n");
