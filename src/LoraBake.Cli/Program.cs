@@ -10,5 +10,6 @@ app.Configure(config =>
     config.PropagateExceptions();
     config.AddCommand<DoctorCommand>("doctor");
     config.AddCommand<NewCommand>("new");
+    config.AddCommand<TokenizeCommand>("tokenize");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));
