@@ -26,7 +26,7 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = hidden;
-        foreach (var layer in net) h = layer.forward(h);
+        foreach (var layer in net) h = layer.call(h);
         return h.MoveToOuterDisposeScope();
     }
 }
@@ -45,7 +45,7 @@ public sealed class GEGLU : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        var parts = proj.forward(hidden).chunk(2, dim: -1);
+        var parts = proj.call(hidden).chunk(2, dim: -1);
         return (parts[0] * nn.functional.gelu(parts[1])).MoveToOuterDisposeScope();
     }
 }
