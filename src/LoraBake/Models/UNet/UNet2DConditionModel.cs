@@ -128,6 +128,28 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
     }
 
     /// <summary>
+    /// Builds the UNet that <paramref name="stateDict"/>'s shapes describe (see <see cref="UNetConfig.Infer"/>) and
+    /// loads it. The tensors are copied; the caller still owns and disposes them.
+    /// </summary>
+    public static UNet2DConditionModel FromDiffusersStateDict(IReadOnlyDictionary<string, Tensor> stateDict, int numHeads = 8,
+        int normNumGroups = 32, double normEps = 1e-5, Device? device = null, ScalarType? dtype = null,
+        string source = "UNet state dict")
+    {
+        var config = UNetConfig.Infer(UNetConfig.ShapesOf(stateDict), numHeads, normNumGroups, normEps, source);
+        var model = new UNet2DConditionModel(config, device, dtype);
+        try
+        {
+            model.LoadDiffusersStateDict(stateDict, source);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    /// <summary>
     /// Copies a diffusers-layout UNet state dict into this model (cast to the model's dtype and device). Strict: every
     /// parameter must be present with the same shape, and no other key may appear.
     /// </summary>
