@@ -9,6 +9,7 @@ public static class PipelineStages
     public static StageCatalog CreateCatalog()
     {
         var catalog = new StageCatalog();
+        catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
         return catalog;
     }
 }
