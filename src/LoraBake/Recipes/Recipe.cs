@@ -9,7 +9,8 @@ public sealed record Recipe
 {
     /// <summary>The project's name (its folder name); used for output file names (NAME-01.safetensors).</summary>
     public string Name { get; init; } = "";
-    /// <summary>The file the recipe came from (for messages).</summary>
+    /// <summary>The file the recipe came from (for messages); not part of fingerprints.</summary>
+    [FingerprintIgnore]
     public string SourcePath { get; init; } = "";
     public ModelSettings Model { get; init; } = new();
     public DatasetSettings Dataset { get; init; } = new();

@@ -1,0 +1,32 @@
+using LoraBake.Pipeline.Download;
+using LoraBake.Recipes;
+
+namespace LoraBake.Pipeline;
+
+/// <summary>
+/// The stages this build of LoraBake has, one Register line per slot. A slot without a line is planned as
+/// "not available yet". Stages live in their own folders (Pipeline/Download, Data/, Training/, Evaluation/).
+/// </summary>
+public static class PipelineStages
+{
+    public static StageCatalog CreateCatalog()
+    {
+<<<<<<< HEAD
+        var catalog = new StageCatalog { EpochCount = EpochCount };
+        catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
+=======
+        var catalog = new StageCatalog();
+        catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
+>>>>>>> process
+        return catalog;
+    }
+
+    /// <summary>Epochs of a recipe: how_many, or for a step budget the colab's estimate from the dataset's image count.</summary>
+    public static int? EpochCount(Recipe recipe)
+    {
+        if (recipe.Training.PreferredUnit == PreferredUnit.Epochs) return recipe.Training.HowMany;
+        if (string.IsNullOrEmpty(recipe.SourcePath)) return null;
+        var estimate = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));
+        return estimate.Epochs > 0 ? estimate.Epochs : null;
+    }
+}

@@ -1,0 +1,64 @@
+using LoraBake.Recipes;
+using LoraBake.Runtime;
+
+namespace LoraBake.Pipeline;
+
+/// <summary>What <see cref="StageRunner.Run"/> did.</summary>
+public sealed record StageRunOutcome(string Stage, bool Ran, string Reason, string Fingerprint, IReadOnlyList<string> Materialized);
+
+/// <summary>
+/// Runs one stage of a project: takes the project's build lock, plans (so the fingerprint is computed from the
+/// inputs before any work), runs the stage into a store entry unless a verified entry exists, commits it, copies
+/// its publish/ files to output/NAME/ and records the stage in projects/NAME/lorabake.lock.
+/// </summary>
+public sealed class StageRunner(RepoLayout layout, StageCatalog catalog)
+{
+    public ArtifactStore Store { get; } = new(layout.StoreDir);
+
+    public StageRunOutcome Run(string project, Recipe recipe, string stageName, bool force, Action<string>? log = null)
+    {
+        log ??= _ => { };
+        using var buildLock = BuildLock.Acquire(Store, project);
+        Store.SweepTemp();
+        var plan = new Planner(layout, Store, catalog).Build(project, recipe, force ? [stageName] : []);
+        var stage = plan.Find(stageName) ?? throw new UserError(
+            $"project {project} has no stage '{stageName}'; its stages are {string.Join(", ", plan.Stages.Select(s => s.Name))}.");
+        if (stage.Status == StageStatus.Unavailable)
+            throw new UserError($"stage {stage.Name} of project {project} is {stage.Reason}.");
+        var notBuilt = stage.DependsOn.Select(d => plan.Find(d)!).FirstOrDefault(d => d.Result is not { IsBuilt: true });
+        if (notBuilt != null)
+            throw new UserError(
+                $"stage {stage.Name} needs {notBuilt.Name}, which is not built ({notBuilt.Reason}); " +
+                $"run ./build.sh --target={stage.Name} --project={project} to build it first.");
+
+        var fp = stage.Fingerprint!;
+        var ran = false;
+        if (!force && stage.Result!.IsBuilt)
+            log($"{stage.Name}: {stage.Reason}");
+        else
+        {
+            log($"{stage.Name}: running ({stage.Reason})");
+            var context = new StageContext
+            {
+                Layout = layout, Recipe = recipe, Project = project, Store = Store, Log = log,
+                Upstream = stage.DependsOn.ToDictionary(d => d, d => plan.Find(d)!.Result!, StringComparer.Ordinal),
+            };
+            using var writer = Store.BeginEntry(stage.Kind, fp.Hash);
+            stage.Stage.Run(context, writer);
+            writer.Commit();
+            ran = true;
+        }
+
+        var manifest = Store.TryReadManifest(stage.Kind, fp.Hash)
+            ?? throw new InvalidOperationException($"entry {stage.Kind}/{fp.Hash} did not verify right after it was committed");
+        var written = Materializer.Materialize(Store.EntryPath(stage.Kind, fp.Hash), manifest, layout.OutputDir(project));
+        foreach (var w in written) log($"{stage.Name}: wrote output/{project}/{w}");
+
+        var record = new LockFile.StageRecord(stage.Name, fp.Hash, fp.Components,
+            manifest.Files.ToDictionary(f => f.Key, f => f.Value.Sha256, StringComparer.Ordinal), manifest.Blobs);
+        LockFile.Read(layout.LockPath(project))
+            .With(record, plan.Stages.Select(s => s.Name).ToList())
+            .Write(layout.LockPath(project));
+        return new StageRunOutcome(stage.Name, ran, stage.Reason, fp.Hash, written);
+    }
+}

@@ -1,0 +1,148 @@
+using LoraBake.Pipeline;
+
+namespace LoraBake.Tests.Pipeline;
+
+public class ArtifactStoreTests
+{
+    [Fact]
+    public void Committed_entry_opens_with_its_files_and_hashes()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        var key = new string('a', 64);
+        IReadOnlyDictionary<string, string> files;
+        using (var w = store.BeginEntry("process", key))
+        {
+            File.WriteAllText(Path.Combine(w.Directory, "a.txt"), "hello");
+            Directory.CreateDirectory(Path.Combine(w.Directory, "publish"));
+            File.WriteAllText(Path.Combine(w.Directory, "publish", "b.txt"), "world");
+            Assert.Null(store.TryOpenEntry("process", key));   // not visible before Commit
+            files = w.Commit();
+        }
+        Assert.Equal(Hashing.Sha256Text("hello"), files["a.txt"]);
+        Assert.Equal(Hashing.Sha256Text("world"), files["publish/b.txt"]);
+        var dir = store.TryOpenEntry("process", key, fullCheck: true);
+        Assert.NotNull(dir);
+        Assert.Equal("hello", File.ReadAllText(Path.Combine(dir!, "a.txt")));
+    }
+
+    [Fact]
+    public void Disposed_writer_without_commit_leaves_nothing()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        string temp;
+        using (var w = store.BeginEntry("process", "k1"))
+        {
+            temp = w.Directory;
+            File.WriteAllText(Path.Combine(w.Directory, "half.bin"), "partial");
+        }
+        Assert.False(Directory.Exists(temp));
+        Assert.False(store.EntryExists("process", "k1"));
+        Assert.Null(store.TryOpenEntry("process", "k1"));
+    }
+
+    [Fact]
+    public void Writer_failing_mid_stage_leaves_nothing_that_looks_finished()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        Assert.Throws<InvalidOperationException>((Action)(() =>
+        {
+            using var w = store.BeginEntry("train-epoch-01", "k2");
+            File.WriteAllText(Path.Combine(w.Directory, "state.bin"), "x");
+            throw new InvalidOperationException("killed");
+        }));
+        Assert.False(store.EntryExists("train-epoch-01", "k2"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(store.TempDir));
+    }
+
+    [Fact]
+    public void Temp_folder_of_a_dead_process_is_swept_and_never_read_as_an_entry()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        // pid 2^22+1 is above Linux's pid_max default range; a crashed writer's folder looks like this.
+        var abandoned = Path.Combine(store.TempDir, "4194305-0123456789abcdef");
+        Directory.CreateDirectory(abandoned);
+        File.WriteAllText(Path.Combine(abandoned, "manifest.json"), "{}");
+        var mine = store.NewTempPath();
+        Directory.CreateDirectory(mine);
+        store.SweepTemp();
+        Assert.False(Directory.Exists(abandoned));
+        Assert.True(Directory.Exists(mine));
+    }
+
+    [Theory]
+    [InlineData("truncate")]
+    [InlineData("delete")]
+    [InlineData("manifest")]
+    [InlineData("same-size")]
+    public void Damaged_entry_is_stale_not_an_error(string damage)
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        using (var w = store.BeginEntry("process", "k3"))
+        {
+            File.WriteAllText(Path.Combine(w.Directory, "data.bin"), "0123456789");
+            w.Commit();
+        }
+        var dir = store.EntryPath("process", "k3");
+        var file = Path.Combine(dir, "data.bin");
+        switch (damage)
+        {
+            case "truncate": File.WriteAllText(file, "01234"); break;
+            case "delete": File.Delete(file); break;
+            case "manifest": File.WriteAllText(Path.Combine(dir, "manifest.json"), File.ReadAllText(Path.Combine(dir, "manifest.json"))[..20]); break;
+            case "same-size": File.WriteAllText(file, "9876543210"); break;
+        }
+        if (damage == "same-size")
+        {
+            Assert.NotNull(store.TryOpenEntry("process", "k3"));            // the cheap check sees sizes only
+            Assert.Null(store.TryOpenEntry("process", "k3", fullCheck: true));
+        }
+        else Assert.Null(store.TryOpenEntry("process", "k3"));
+    }
+
+    [Fact]
+    public void Blobs_are_content_addressed_and_entries_check_the_blobs_they_reference()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        var src = Path.Combine(repo.Root, "model.bin");
+        File.WriteAllBytes(src, [1, 2, 3, 4]);
+        var sha = store.PutFile(src);
+        Assert.Equal(Hashing.Sha256([1, 2, 3, 4]), sha);
+        Assert.True(store.HasBlob(sha));
+        Assert.Equal(Path.Combine(store.ObjectsDir, sha[..2], sha), store.BlobPath(sha));
+        Assert.Equal(sha, store.PutFile(src, move: true));
+        Assert.False(File.Exists(src));
+
+        using (var w = store.BeginEntry("download", "k4"))
+        {
+            w.ReferenceBlob(sha);
+            File.WriteAllText(Path.Combine(w.Directory, "model.json"), "{}");
+            w.Commit();
+        }
+        Assert.NotNull(store.TryOpenEntry("download", "k4"));
+        store.DeleteBlob(sha);
+        Assert.Null(store.TryOpenEntry("download", "k4"));
+    }
+
+    [Fact]
+    public void Commit_replaces_a_damaged_entry_with_the_same_key()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        Directory.CreateDirectory(store.EntryPath("process", "k5"));
+        File.WriteAllText(Path.Combine(store.EntryPath("process", "k5"), "junk"), "junk");
+        using (var w = store.BeginEntry("process", "k5"))
+        {
+            File.WriteAllText(Path.Combine(w.Directory, "good"), "good");
+            w.Commit();
+        }
+        var dir = store.TryOpenEntry("process", "k5");
+        Assert.NotNull(dir);
+        Assert.False(File.Exists(Path.Combine(dir!, "junk")));
+    }
+}
