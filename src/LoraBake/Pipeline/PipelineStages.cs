@@ -11,13 +11,9 @@ public static class PipelineStages
 {
     public static StageCatalog CreateCatalog()
     {
-<<<<<<< HEAD
         var catalog = new StageCatalog { EpochCount = EpochCount };
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
-=======
-        var catalog = new StageCatalog();
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
->>>>>>> process
         return catalog;
     }
 
