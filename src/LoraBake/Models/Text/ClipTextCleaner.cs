@@ -11,7 +11,7 @@ namespace LoraBake.Models.Text;
 /// ftfy 6.1's default <c>fix_text</c> that change prompts are re-implemented here, in ftfy's order: HTML
 /// entities (skipped when the text holds a literal '&lt;', ftfy's "auto"), terminal escapes, mojibake
 /// (<see cref="Mojibake"/>), C1 controls, Latin ligatures, full-width characters, curly quotes, line breaks,
-/// control characters, NFC. Then whitespace is collapsed with Python's <c>\s</c> and the text lower-cased as
+/// control characters, NFC (<see cref="Nfc"/>: string.Normalize does nothing under InvariantGlobalization). Then whitespace is collapsed with Python's <c>\s</c> and the text lower-cased as
 /// Python's <c>str.lower</c> does (full case mapping for U+0130, final sigma).
 /// </summary>
 public static partial class ClipTextCleaner
@@ -63,7 +63,7 @@ public static partial class ClipTextCleaner
             text = FixLineBreaks(text);
             text = RemoveControlChars(text);
             text = ReplaceLoneSurrogates(text);
-            text = text.Normalize(NormalizationForm.FormC);
+            text = Nfc.Normalize(text);
             if (text == before) break;
         }
         return text;
@@ -111,16 +111,7 @@ public static partial class ClipTextCleaner
         return sb.ToString();
     }
 
-    // ftfy.fixes.fix_character_width: U+3000 → space, U+FF01..U+FFEF → their NFKC form. The build runs with
-    // InvariantGlobalization (no ICU), where string.Normalize leaves non-ASCII text alone, so the NFKC forms
-    // are spelled out: full-width ASCII and the full-width signs. Half-width katakana/hangul are not narrowed.
-    static readonly Dictionary<char, char> FullWidthSigns = new()
-    {
-        ['\uff5f'] = '\u2985', ['\uff60'] = '\u2986', ['\uffe0'] = '\u00a2', ['\uffe1'] = '\u00a3', ['\uffe2'] = '\u00ac',
-        ['\uffe4'] = '\u00a6', ['\uffe5'] = '\u00a5', ['\uffe6'] = '\u20a9', ['\uffe8'] = '\u2502', ['\uffe9'] = '\u2190',
-        ['\uffea'] = '\u2191', ['\uffeb'] = '\u2192', ['\uffec'] = '\u2193', ['\uffed'] = '\u25a0', ['\uffee'] = '\u25cb',
-    };
-
+    // ftfy.fixes.fix_character_width: U+3000 → space, U+FF01..U+FFEF → their NFKC form, one character at a time.
     static string FixCharacterWidth(string text)
     {
         if (!text.Any(c => c == '\u3000' || (c >= '\uff01' && c <= '\uffef'))) return text;
@@ -128,9 +119,7 @@ public static partial class ClipTextCleaner
         foreach (var c in text)
         {
             if (c == '\u3000') sb.Append(' ');
-            else if (c >= '\uff01' && c <= '\uff5e') sb.Append((char)(c - 0xfee0));
-            else if (c == '\uffe3') sb.Append(" \u0304"); // NFKC of FULLWIDTH MACRON
-            else if (FullWidthSigns.TryGetValue(c, out var narrow)) sb.Append(narrow);
+            else if (c >= '\uff01' && c <= '\uffef' && Nfc.NarrowForm(c) is { } narrow) sb.Append(narrow);
             else sb.Append(c);
         }
         return sb.ToString();

@@ -11,6 +11,7 @@ public class ClipTextCleanerTests
     [InlineData("\u201cq\u201d \u2018s\u2019", "\"q\" 's'")]
     [InlineData("\ufb01sh \ufb02ower \ufb03", "fish flower ffi")]
     [InlineData("\uff21\uff22\uff23\u3000\uff11\uff12", "abc 12")]
+    [InlineData("cafe\u0301", "caf\u00e9")] // NFC
     [InlineData("caf\u00c3\u00a9", "caf\u00e9")] // mojibake
     [InlineData("\u00e2\u20ac\u0153hi\u00e2\u20ac\u009d", "\"hi\"")] // mojibake of curly quotes, then uncurled
     [InlineData("caf\u00e9 cr\u00e8me \u00b1 \u00d7", "caf\u00e9 cr\u00e8me \u00b1 \u00d7")] // real Latin-1 text is kept
