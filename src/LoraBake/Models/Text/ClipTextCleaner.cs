@@ -26,9 +26,14 @@ public static partial class ClipTextCleaner
     public static string FixText(string text)
     {
         // ftfy fixes each line separately; "auto" HTML unescaping looks at each segment for a literal '<'.
-        var lines = SplitKeepingNewlines(text);
         var sb = new StringBuilder(text.Length);
-        foreach (var line in lines) sb.Append(FixSegment(line));
+        bool unescapeHtml = true;
+        foreach (var line in SplitKeepingNewlines(text))
+        {
+            // As in ftfy, once a segment holds a literal '<' the rest of the text is not unescaped either.
+            if (line.Contains('<')) unescapeHtml = false;
+            sb.Append(FixSegment(line, unescapeHtml));
+        }
         return sb.ToString();
     }
 
@@ -46,9 +51,8 @@ public static partial class ClipTextCleaner
         if (start < text.Length) yield return text[start..];
     }
 
-    static string FixSegment(string text)
+    static string FixSegment(string text, bool unescapeHtml)
     {
-        bool unescapeHtml = !text.Contains('<');
         // ftfy repeats its fixes until the text stops changing.
         for (int round = 0; round < 16; round++)
         {
@@ -69,11 +73,18 @@ public static partial class ClipTextCleaner
         return text;
     }
 
-    // ftfy: HTML_ENTITY_RE = r"&#?[0-9A-Za-z]{1,24};"; unknown entities stay as they are.
+    // ftfy: HTML_ENTITY_RE = r"&#?[0-9A-Za-z]{1,24};"; unknown entities stay as they are. ftfy also decodes an
+    // upper-cased lower-case entity name ("&EACUTE;" → "É"). .NET knows the HTML 4 names, not all of HTML5's.
     static string UnescapeHtml(string text) => HtmlEntity().Replace(text, m =>
     {
         var decoded = WebUtility.HtmlDecode(m.Value);
-        return decoded.Contains(';') ? m.Value : decoded;
+        if (!decoded.Contains(';')) return decoded;
+        if (m.Value[1] != '#' && m.Value == m.Value.ToUpperInvariant())
+        {
+            var lower = WebUtility.HtmlDecode(m.Value.ToLowerInvariant());
+            if (!lower.Contains(';')) return lower.ToUpperInvariant();
+        }
+        return m.Value;
     });
 
     [GeneratedRegex(@"&#?[0-9A-Za-z]{1,24};")]

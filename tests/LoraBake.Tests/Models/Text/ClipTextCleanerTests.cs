@@ -7,6 +7,7 @@ public class ClipTextCleanerTests
     [Theory]
     [InlineData("  Hello\t\n World  ", "hello world")]
     [InlineData("&amp; &lt;b&gt; &#233; &unknown;", "& <b> é &unknown;")]
+    [InlineData("&EACUTE; &AMP; &amp;amp;", "\u00e9 & &")]
     [InlineData("<b>&amp;</b>", "<b>&amp;</b>")] // ftfy "auto": a literal '<' means HTML, leave entities alone
     [InlineData("\u201cq\u201d \u2018s\u2019", "\"q\" 's'")]
     [InlineData("\ufb01sh \ufb02ower \ufb03", "fish flower ffi")]
