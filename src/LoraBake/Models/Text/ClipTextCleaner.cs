@@ -218,21 +218,35 @@ public static partial class ClipTextCleaner
         return sb.ToString();
     }
 
-    // Unicode Final_Sigma: preceded by a cased letter and not followed by one (case-ignorable characters skipped).
+    // Unicode Final_Sigma: preceded by a cased letter and not followed by one (case-ignorable characters
+    // skipped), looking at whole code points.
     static bool IsFinalSigma(string s, int i)
     {
-        int j = i - 1;
-        while (j >= 0 && IsCaseIgnorable(s[j])) j--;
-        if (j < 0 || !IsCased(s[j])) return false;
+        int j = i;
+        int before = -1;
+        while (j > 0)
+        {
+            j -= j >= 2 && char.IsLowSurrogate(s[j - 1]) && char.IsHighSurrogate(s[j - 2]) ? 2 : 1;
+            int cp = ClipPreTokenizer.CodePointAt(s, j, out _);
+            if (!IsCaseIgnorable(cp)) { before = cp; break; }
+        }
+        if (before < 0 || !IsCased(before)) return false;
         int k = i + 1;
-        while (k < s.Length && IsCaseIgnorable(s[k])) k++;
-        return k >= s.Length || !IsCased(s[k]);
+        while (k < s.Length)
+        {
+            int cp = ClipPreTokenizer.CodePointAt(s, k, out int w);
+            if (!IsCaseIgnorable(cp)) return !IsCased(cp);
+            k += w;
+        }
+        return true;
     }
 
-    static bool IsCased(char c) => char.IsUpper(c) || char.IsLower(c)
-        || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.TitlecaseLetter;
+    static bool IsCased(int cp) => cp is < 0xd800 or > 0xdfff && CharUnicodeInfo.GetUnicodeCategory(cp) is
+        UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter;
 
-    static bool IsCaseIgnorable(char c) => CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
-        or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter
-        or UnicodeCategory.ModifierSymbol || c is '\'' or '.' or ':' or '\u00b7' or '\u2019';
+    static bool IsCaseIgnorable(int cp) => cp is '\'' or '.' or ':' or 0xb7 or 0x2019
+        || (cp is < 0xd800 or > 0xdfff && CharUnicodeInfo.GetUnicodeCategory(cp) is UnicodeCategory.NonSpacingMark
+            or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter
+            or UnicodeCategory.ModifierSymbol);
+
 }

@@ -16,7 +16,9 @@ public class ClipTextCleanerTests
     [InlineData("caf\u00c3\u00a9", "caf\u00e9")] // mojibake
     [InlineData("\u00e2\u20ac\u0153hi\u00e2\u20ac\u009d", "\"hi\"")] // mojibake of curly quotes, then uncurled
     [InlineData("caf\u00e9 cr\u00e8me \u00b1 \u00d7", "caf\u00e9 cr\u00e8me \u00b1 \u00d7")] // real Latin-1 text is kept
+    [InlineData("\u00c8\u00b1 \u00d1\u00a0x", "\u00e8\u00b1 \u00f1 x")] // look like mojibake, are not
     [InlineData("\u039f\u0394\u039f\u03a3 \u03a3", "\u03bf\u03b4\u03bf\u03c2 \u03c3")] // Python's final sigma
+    [InlineData("\u03b4\u03a3\U0001D552 \U0001D538\U0001F3FD\u03a3", "\u03b4\u03c3\U0001D552 \U0001D538\U0001F3FD\u03c2")] // astral cased letters
     [InlineData("a\u0085b", "a\u2026b")] // a C1 control read as Windows-1252
     [InlineData("x\u0000y\ufeffz", "xyz")]
     public void CleansAsFtfyAndTransformers(string input, string expected)
