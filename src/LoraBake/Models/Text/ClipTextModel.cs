@@ -28,7 +28,7 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>last_hidden_state for [batch, tokens] ids.</summary>
-    public override Tensor forward(Tensor inputIds) => text_model.forward(inputIds);
+    public override Tensor forward(Tensor inputIds) => text_model.call(inputIds);
 
     public ClipTextOutput Forward(Tensor inputIds, bool outputHiddenStates = false) => text_model.Forward(inputIds, outputHiddenStates);
 
