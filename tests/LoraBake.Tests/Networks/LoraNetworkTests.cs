@@ -14,6 +14,16 @@ public class LoraNetworkTests
         return (new TinyUNet(), new TinyClipText());
     }
 
+    /// <summary>Same base weights as the given models (copied: other test classes share the global RNG).</summary>
+    private static (TinyUNet Unet, TinyClipText Te) CopyOf(TinyUNet unet, TinyClipText te)
+    {
+        var (u, t) = NewModels();
+        using var _ = no_grad();
+        foreach (var ((_, dst), (_, src)) in u.named_parameters().Zip(unet.named_parameters())) dst.copy_(src);
+        foreach (var ((_, dst), (_, src)) in t.named_parameters().Zip(te.named_parameters())) dst.copy_(src);
+        return (u, t);
+    }
+
     private static Tensor UnetInput() { manual_seed(7); return randn(2, 4, 8, 8); }
     private static Tensor TeInput() { manual_seed(8); return randn(2, 5, 4); }
 
@@ -232,7 +242,7 @@ public class LoraNetworkTests
         Randomize(a);
         var sd = a.StateDict(ScalarType.Float32);
 
-        var (unetB, teB) = NewModels();
+        var (unetB, teB) = CopyOf(unetA, teA);
         using var b = LoraNetwork.Create(unetB, teB, type, 2, 0, convDim: 2, convAlpha: 2);   // other alphas: Load restores them
         b.Load(sd, "test");
         var sdB = b.StateDict(ScalarType.Float32);
@@ -245,7 +255,7 @@ public class LoraNetworkTests
         Assert.Equal(ya.data<float>().ToArray(), yb.data<float>().ToArray());
 
         // An external file: the network is rebuilt from the tensors alone.
-        var (unetC, teC) = NewModels();
+        var (unetC, teC) = CopyOf(unetA, teA);
         using var c = LoraNetwork.FromWeights(unetC, teC, sd, "test.safetensors");
         Assert.Equal(type, c.Type);
         Assert.Empty(c.UnmatchedModules);
