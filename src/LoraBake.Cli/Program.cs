@@ -9,5 +9,6 @@ app.Configure(config =>
     config.SetApplicationName("lorabake");
     config.PropagateExceptions();
     config.AddCommand<DoctorCommand>("doctor");
+    config.AddCommand<InspectCommand>("inspect");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));
