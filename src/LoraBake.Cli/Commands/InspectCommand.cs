@@ -45,6 +45,7 @@ public sealed class InspectCommand : Command<InspectCommand.Settings>
         }
         if (r.Network is { } n)
         {
+            Row("base model", n.BaseModel);
             Row("modules", $"{n.Modules} ({n.TextEncoderModules} text encoder, {n.UnetModules} UNet; {n.ConvModules} k×k conv)");
             Row("dim (rank)", string.Join(", ", n.Dims));
             Row("alpha", n.Alphas.Count == 0 ? "(none stored: alpha = dim)" : string.Join(", ", n.Alphas.Select(a => a.ToString(CultureInfo.InvariantCulture))));

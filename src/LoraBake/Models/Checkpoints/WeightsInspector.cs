@@ -11,7 +11,7 @@ public sealed record CheckpointSummary(
 
 /// <summary>What a LoRA / LoCon / LoHa file adapts.</summary>
 public sealed record NetworkSummary(
-    int Modules, int TextEncoderModules, int UnetModules, int ConvModules,
+    string BaseModel, int Modules, int TextEncoderModules, int UnetModules, int ConvModules,
     IReadOnlyList<long> Dims, IReadOnlyList<double> Alphas,
     IReadOnlyDictionary<string, string> TrainingMetadata);
 
@@ -102,7 +102,7 @@ public static class WeightsInspector
             }
             var alphas = scalars(modules.Select(m => m + ".alpha").Where(shapes.ContainsKey)).Values.Select(a => Math.Round(a, 6)).Distinct().Order().ToList();
             var summary = SummaryKeys.Where(metadata.ContainsKey).ToDictionary(k => k, k => metadata[k]);
-            network = new NetworkSummary(modules.Count,
+            network = new NetworkSummary(BaseModelOf(modules, metadata), modules.Count,
                 modules.Count(m => m.StartsWith("lora_te", StringComparison.Ordinal)),
                 modules.Count(m => m.StartsWith("lora_unet", StringComparison.Ordinal)),
                 conv, dims.ToList(), alphas, summary);
@@ -110,6 +110,15 @@ public static class WeightsInspector
 
         return new WeightsReport(path, format, bytes, detected.Family, detected.Describe(), detected.Evidence, entries.Count,
             entries.Sum(e => Numel(e.Shape)), dtypes, metadata, ckpt, network);
+    }
+
+    /// <summary>Which base model a network was trained on: metadata first (what A1111 reads), then SDXL's two-encoder names.</summary>
+    static string BaseModelOf(List<string> modules, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (metadata.TryGetValue("ss_base_model_version", out var v) && v.Length > 0) return v;
+        if (modules.Any(m => m.StartsWith("lora_te1_", StringComparison.Ordinal) || m.StartsWith("lora_te2_", StringComparison.Ordinal))) return "sdxl (two text encoders)";
+        if (metadata.TryGetValue("ss_v2", out var v2) && v2 == "True") return "sd_v2";
+        return "sd_v1 (assumed: no ss_base_model_version)";
     }
 
     /// <summary>LoHa stores flattened factors; a 3×3 conv target is known by name (resnet convs, samplers).</summary>

@@ -45,6 +45,7 @@ public class InspectTests
         Assert.Equal(modules.Select(m => m.GetProperty("rank").GetInt64()).Distinct().Order(), n.Dims);
         Assert.Equal(modules.Select(m => m.GetProperty("alpha").GetDouble()).Distinct().Order(), n.Alphas);
         Assert.Equal(r.Metadata["ss_network_module"], n.TrainingMetadata["ss_network_module"]);
+        Assert.StartsWith("sd_v1", n.BaseModel);
         Assert.Null(r.Checkpoint);
     }
 
