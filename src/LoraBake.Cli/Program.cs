@@ -15,5 +15,6 @@ app.Configure(config =>
     config.AddCommand<RunStageCommand>("run-stage");
     config.AddCommand<DownloadCommand>("download");
     config.AddCommand<CleanCommand>("clean");
+    config.AddCommand<InspectCommand>("inspect");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

@@ -47,7 +47,11 @@ public static class CkptReader
 
         object? root;
         using (var s = pkl.Open())
-            root = new RestrictedUnpickler(path, s, LoadStorage).Load();
+        {
+            var unpickler = new RestrictedUnpickler(path, s, LoadStorage);
+            try { root = unpickler.Load(); }
+            finally { unpickler.ReleaseStorages(); }
+        }
 
         var dict = root as Dictionary<object, object?>
                    ?? throw new UserError($"{path}: the checkpoint holds a {root?.GetType().Name ?? "None"}, not a dict of tensors.");
@@ -58,19 +62,17 @@ public static class CkptReader
         foreach (var (k, v) in dict)
         {
             if (k is not string key || v is not Tensor t) continue;
-            // Views that share one storage must not share memory once handed out.
-            var owned = seen.Add(t) ? t : t.clone();
-            if (dtype is { } d && owned.dtype != d)
-            {
-                var converted = owned.to_type(d);
-                if (!ReferenceEquals(owned, t) || !SharedElsewhere(dict, t, key)) owned.Dispose();
-                owned = converted;
-            }
-            result[key] = owned;
+            // A tensor pickled twice (tied weights) is one object here; each key gets its own.
+            result[key] = seen.Add(t) ? t : t.clone();
         }
+        if (dtype is { } d)
+            foreach (var key in result.Keys.ToList())
+            {
+                var t = result[key];
+                if (t.dtype == d) continue;
+                result[key] = t.to_type(d);
+                t.Dispose();
+            }
         return result;
     }
-
-    static bool SharedElsewhere(Dictionary<object, object?> dict, Tensor t, string except) =>
-        dict.Any(kv => kv.Key is string k && k != except && ReferenceEquals(kv.Value, t));
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace LoraBake.Models.Checkpoints;
 
 /// <summary>What a weights file holds, judged from its key names.</summary>
@@ -5,12 +7,16 @@ public enum ModelFamily
 {
     Unknown,
     /// <summary>Stable Diffusion 1.x single-file checkpoint (CLIP ViT-L text under `cond_stage_model.transformer.`).</summary>
+    [JsonStringEnumMemberName("sd1")]
     Sd1,
     /// <summary>Stable Diffusion 2.x (OpenCLIP text under `cond_stage_model.model.`).</summary>
+    [JsonStringEnumMemberName("sd2")]
     Sd2,
     /// <summary>SDXL (`conditioner.embedders.`).</summary>
+    [JsonStringEnumMemberName("sdxl")]
     Sdxl,
     /// <summary>SD 3 (MMDiT `joint_blocks`).</summary>
+    [JsonStringEnumMemberName("sd3")]
     Sd3,
     /// <summary>Flux (`double_blocks` / `single_blocks`).</summary>
     Flux,
@@ -21,10 +27,13 @@ public enum ModelFamily
     /// <summary>kohya LoRA (Linear and 1×1 modules only).</summary>
     Lora,
     /// <summary>LoRA that also adapts k×k convolutions (LyCORIS LoCon / kohya conv_dim).</summary>
+    [JsonStringEnumMemberName("locon")]
     LoCon,
     /// <summary>LyCORIS LoHa (Hadamard product, `hada_w1_a`...).</summary>
+    [JsonStringEnumMemberName("loha")]
     LoHa,
     /// <summary>LyCORIS LoKr (`lokr_w1`...).</summary>
+    [JsonStringEnumMemberName("lokr")]
     LoKr,
 }
 

@@ -102,6 +102,7 @@ sealed class RestrictedUnpickler
                 case 'h': Push(Memo(ReadBytes(1)[0])); break;           // BINGET
                 case 'j': Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break;
                 case 'c': Push(Global(ReadLine(), ReadLine())); break;  // GLOBAL
+                case 'i': { var g = Global(ReadLine(), ReadLine()); Push(Call(g, PopMark().ToArray())); break; } // INST (protocol 0)
                 case 0x93: { var name = Pop() as string; var module = Pop() as string; Push(Global(module ?? "?", name ?? "?")); break; }
                 case 'Q': Push(PersistentLoad(Pop())); break;           // BINPERSID
                 case 'R': { var args = Pop() as object?[] ?? throw Bad("REDUCE without an argument tuple"); Push(Call(Pop(), args)); break; }
@@ -167,6 +168,14 @@ sealed class RestrictedUnpickler
     }
 
     readonly Dictionary<string, Tensor> _storages = new();
+
+    /// <summary>Releases the unpickler's handles on the storages; tensors made from them keep their memory alive,
+    /// so memory of tensors later disposed or converted is freed at once instead of at garbage collection.</summary>
+    public void ReleaseStorages()
+    {
+        foreach (var t in _storages.Values) t.Dispose();
+        _storages.Clear();
+    }
 
     Tensor PersistentLoad(object? pid)
     {

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using LoraBake.Runtime;
 using TorchSharp;
@@ -159,6 +158,4 @@ public sealed class SafetensorsFile
 
     /// <summary>The header as the reference writes it, for display: dtype, shape per key.</summary>
     public override string ToString() => $"{Path}: {Entries.Count} tensors, {Metadata.Count} metadata keys";
-
-    internal static string Utf8(ReadOnlySpan<byte> b) => Encoding.UTF8.GetString(b);
 }

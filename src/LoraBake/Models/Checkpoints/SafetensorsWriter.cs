@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using static TorchSharp.torch;
@@ -88,6 +87,4 @@ public static class SafetensorsWriter
         header.AsSpan(json.Length).Fill((byte)' ');
         return header;
     }
-
-    internal static string HeaderText(byte[] header) => Encoding.UTF8.GetString(header);
 }

@@ -87,6 +87,40 @@ public class CkptReaderTests
     }
 
     [Fact]
+    public void Protocol_0_inst_is_checked_like_global()
+    {
+        using var tmp = new ModelsTestPaths.TempDir();
+        var pkl = new List<byte> { (byte)'(' };
+        pkl.AddRange(BinUnicode("echo hi"));
+        pkl.AddRange(Encoding.ASCII.GetBytes("ios\nsystem\n."));
+        var path = tmp.File("evil3.ckpt");
+        WriteZip(path, "archive", pkl.ToArray(), new());
+        Assert.Contains("os.system", Assert.Throws<UserError>(() => CkptReader.Load(path)).Message);
+    }
+
+    [Fact]
+    public void Lightning_callbacks_are_kept_as_inert_data_and_the_weights_load()
+    {
+        // {"callbacks": ModelCheckpoint() with state {"monitor": None}, "state_dict": <PyBridge's OrderedDict>}
+        using var tmp = new ModelsTestPaths.TempDir();
+        var flat = tmp.File("flat.ckpt");
+        using var lin = nn.Linear(3, 2);
+        lin.save_py(flat);
+        var (name, pkl, storages) = ReadZip(flat);
+        var outer = new List<byte> { 0x80, 2, (byte)'}' };
+        outer.AddRange(BinUnicode("callbacks"));
+        outer.AddRange(Encoding.ASCII.GetBytes("cpytorch_lightning.callbacks.model_checkpoint\nModelCheckpoint\n"));
+        outer.AddRange(new byte[] { (byte)')', 0x81, (byte)'}' });
+        outer.AddRange(BinUnicode("monitor")); outer.AddRange(new byte[] { (byte)'N', (byte)'s', (byte)'b', (byte)'s' });
+        outer.AddRange(BinUnicode("state_dict")); outer.AddRange(pkl[2..^1]); outer.Add((byte)'s');
+        outer.Add((byte)'.');
+        var path = tmp.File("lightning.ckpt");
+        WriteZip(path, name, outer.ToArray(), storages);
+        var loaded = CkptReader.Load(path);
+        Assert.Equal(new[] { "bias", "weight" }, loaded.Keys.OrderBy(k => k));
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_zip_checkpoint_is_a_user_error()
     {
         using var tmp = new ModelsTestPaths.TempDir();
