@@ -8,8 +8,7 @@ public static class TrainStages
 {
     public static IReadOnlyList<IStage> For(Recipe recipe, int epochs)
     {
-        var stages = new List<IStage>();
-        for (int e = 1; e <= epochs; e++) stages.Add(new TrainEpochStage(e, epochs));
-        return stages;
+        var stages = Enumerable.Range(1, epochs).Select(e => new TrainEpochStage(e, epochs)).ToList();
+        return [.. stages, new TrainExportStage(stages)];
     }
 }
