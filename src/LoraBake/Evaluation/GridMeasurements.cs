@@ -37,6 +37,7 @@ public static class GridMeasurements
     /// <param name="imageOf">The rendered image of one render request (the caller's cache lookup).</param>
     public static IReadOnlyList<CellMeasurement> MeasureCells(EvaluationGrid grid, Func<RenderRequest, Image<Rgb24>> imageOf)
     {
+        var pixels = Pixels(imageOf);
         var statsCache = new Dictionary<RenderRequest, ImageStats>();
         ImageStats StatsOf(RenderRequest r) =>
             statsCache.TryGetValue(r, out var s) ? s : statsCache[r] = ImageMetrics.Measure(imageOf(r));
@@ -48,8 +49,8 @@ public static class GridMeasurements
             var stats = ImageStats.Mean(renders.Select(StatsOf).ToList());
             double? effect = null;
             if (!cell.IsBaseline)
-                effect = renders.Average(r => ImageMetrics.MeanAbsoluteDifference(imageOf(r), imageOf(BaselineOf(r))));
-            var spread = ImageMetrics.MeanPairwiseDifference(renders.Select(imageOf).ToList());
+                effect = renders.Average(r => ImageMetrics.MeanAbsoluteDifference(pixels(r), pixels(BaselineOf(r))));
+            var spread = ImageMetrics.MeanPairwiseDifference(renders.Select(pixels).ToList());
             result.Add(new CellMeasurement(cell, stats, effect, spread));
         }
         return result;
@@ -61,6 +62,7 @@ public static class GridMeasurements
     /// <summary>Groups cell measurements by (epoch, weight); the baseline group first, then epochs and weights ascending.</summary>
     public static IReadOnlyList<GroupMeasurement> Group(IReadOnlyList<CellMeasurement> cells, Func<RenderRequest, Image<Rgb24>> imageOf)
     {
+        var pixels = Pixels(imageOf);
         var baselines = cells.Where(c => c.Cell.IsBaseline)
             .GroupBy(c => (c.Cell.Prompt, c.Cell.NegativePrompt, Seeds: string.Join(",", c.Cell.Seeds)))
             .ToDictionary(g => g.Key, g => g.First());
@@ -86,22 +88,29 @@ public static class GridMeasurements
                 BaselineStats = ImageStats.Mean(bases.Select(c => c.Stats).ToList()),
                 SeedSpread = AverageOrNull(members.Select(c => c.SeedSpread)),
                 BaselineSeedSpread = AverageOrNull(bases.Select(c => c.SeedSpread)),
-                PromptSpread = PromptSpread(members.Select(c => c.Cell).ToList(), imageOf),
-                BaselinePromptSpread = PromptSpread(bases.Select(c => c.Cell).ToList(), imageOf),
+                PromptSpread = PromptSpread(members.Select(c => c.Cell).ToList(), pixels),
+                BaselinePromptSpread = PromptSpread(bases.Select(c => c.Cell).ToList(), pixels),
             });
         }
         return result;
     }
 
     /// <summary>Per seed, the mean pairwise difference between distinct prompts; averaged over seeds.</summary>
-    static double? PromptSpread(IReadOnlyList<GridCell> cells, Func<RenderRequest, Image<Rgb24>> imageOf)
+    static double? PromptSpread(IReadOnlyList<GridCell> cells, Func<RenderRequest, byte[]> pixels)
     {
         var perSeed = cells.SelectMany(c => c.Renders())
             .GroupBy(r => r.Seed)
-            .Select(g => ImageMetrics.MeanPairwiseDifference(g.DistinctBy(r => (r.Prompt, r.NegativePrompt)).Select(imageOf).ToList()))
+            .Select(g => ImageMetrics.MeanPairwiseDifference(g.DistinctBy(r => (r.Prompt, r.NegativePrompt)).Select(pixels).ToList()))
             .Where(v => v is not null)
             .ToList();
         return perSeed.Count == 0 ? null : perSeed.Average();
+    }
+
+    /// <summary>Each render's RGB bytes, decoded once.</summary>
+    static Func<RenderRequest, byte[]> Pixels(Func<RenderRequest, Image<Rgb24>> imageOf)
+    {
+        var cache = new Dictionary<RenderRequest, byte[]>();
+        return r => cache.TryGetValue(r, out var b) ? b : cache[r] = ImageMetrics.ToRgb(imageOf(r));
     }
 
     static double? AverageOrNull(IEnumerable<double?> values)

@@ -72,10 +72,13 @@ public static class ImageMetrics
     }
 
     /// <summary>Mean <see cref="MeanAbsoluteDifference"/> over all pairs; null for fewer than two images.</summary>
-    public static double? MeanPairwiseDifference(IReadOnlyList<Image<Rgb24>> images)
+    public static double? MeanPairwiseDifference(IReadOnlyList<Image<Rgb24>> images) =>
+        MeanPairwiseDifference(images.Select(ToRgb).ToList());
+
+    /// <summary>The same over RGB byte arrays.</summary>
+    public static double? MeanPairwiseDifference(IReadOnlyList<byte[]> rgb)
     {
-        if (images.Count < 2) return null;
-        var rgb = images.Select(ToRgb).ToList();
+        if (rgb.Count < 2) return null;
         double sum = 0;
         var pairs = 0;
         for (var i = 0; i < rgb.Count; i++)

@@ -79,6 +79,10 @@ public sealed class LossLogTests : IDisposable
             }
         Assert.True(ema > 300, $"EMA pixels {ema}");
         Assert.True(lr > 300, $"LR pixels {lr}");
+        var path = Path.Combine(_dir, "loss.png");
+        PngFile.Write(png, path);
+        using (var back = SixLabors.ImageSharp.Image.Load<Rgb24>(path))
+            Assert.Equal(png[LossChart.Width / 2, LossChart.Height / 2], back[LossChart.Width / 2, LossChart.Height / 2]);
         var svg = LossChart.Svg(rows);
         Assert.StartsWith("<svg", svg);
         Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(svg, "<polyline fill=\"none\" stroke=\"#").Count - 1);
