@@ -15,6 +15,7 @@ public static class PipelineStages
         var catalog = new StageCatalog { EpochCount = EpochCount };
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
+        catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0));
         return catalog;
     }
 

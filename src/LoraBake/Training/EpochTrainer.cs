@@ -38,7 +38,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, ToNetworkType(n.LoraType),
             n.NetworkDim, n.NetworkAlpha, n.ConvDim, n.ConvAlpha);
         var groups = network.ParamGroups(t.UnetLr, trainText ? t.TextEncoderLr : 0, t.UnetLr);
-        using var optimizer = OptimizerFactory.Create(t.Optimizer, groups, OptimizerArgs.Parse(t.OptimizerArgs), log);
+        using var optimizer = OptimizerFactory.Create(t.Optimizer, groups, new OptimizerArgs(t.OptimizerArgs), log);
 
         int globalStep = 0;
         var loss = new StringBuilder(LossHeader);

@@ -40,6 +40,65 @@ public sealed class PromptEncoder(ClipTokenizer tokenizer, ClipTextModel model)
         return result;
     }
 
+    /// <summary>
+    /// kohya's <c>weighted_captions</c> tokenisation (<c>_get_weighted_input_ids</c>): attention syntax parsed
+    /// (no BREAK), each fragment tokenised on its own, ids truncated to max_token_length and padded, then cut
+    /// into chunks as <see cref="ChunkIds"/>; each chunk's BOS/EOS weight is 1.
+    /// </summary>
+    public static (long[] Ids, float[] Weights) ChunkIdsWithWeights(ClipTokenizer tokenizer, string prompt, int maxTokenLength = 75)
+    {
+        int n = ChunkCount(maxTokenLength);
+        var tokens = new List<int>();
+        var weights = new List<float>();
+        foreach (var fragment in PromptWeights.Parse(prompt, allowBreak: false))
+        {
+            var ids = tokenizer.EncodeIds(fragment.Text);
+            tokens.AddRange(ids);
+            weights.AddRange(Enumerable.Repeat((float)fragment.Weight, ids.Length));
+        }
+        int keep = Math.Min(tokens.Count, maxTokenLength);
+        var padded = tokenizer.Pad(tokens.Take(keep).ToList(), maxTokenLength + 2);
+        var paddedWeights = new float[maxTokenLength + 2];
+        Array.Fill(paddedWeights, 1f);
+        for (int i = 0; i < keep; i++) paddedWeights[1 + i] = weights[i];
+
+        const int width = ChunkLength + 2;
+        var resultIds = new long[n * width];
+        var resultWeights = new float[n * width];
+        Array.Fill(resultWeights, 1f);
+        for (int k = 0; k < n; k++)
+        {
+            int o = k * width;
+            resultIds[o] = tokenizer.BosId;
+            for (int j = 0; j < ChunkLength; j++)
+            {
+                resultIds[o + 1 + j] = padded[1 + ChunkLength * k + j];
+                resultWeights[o + 1 + j] = paddedWeights[1 + ChunkLength * k + j];
+            }
+            resultIds[o + ChunkLength + 1] = padded[^1];
+        }
+        return (resultIds, resultWeights);
+    }
+
+    /// <summary>
+    /// kohya's weighted encoding (<c>encode_tokens_with_weights</c>): <see cref="Encode"/> with each of the 75
+    /// states of every chunk multiplied by its token's weight. Unlike webui, the mean is not restored.
+    /// </summary>
+    public Tensor EncodeWeighted(IReadOnlyList<string> prompts, int maxTokenLength = 75, int clipSkip = 1, Device? device = null)
+    {
+        using var scope = NewDisposeScope();
+        var rows = prompts.Select(p => ChunkIdsWithWeights(Tokenizer, p, maxTokenLength)).ToList();
+        int n = ChunkCount(maxTokenLength), width = ChunkLength + 2;
+        var ids = tensor(rows.SelectMany(r => r.Ids).ToArray(), [prompts.Count, n * width], ScalarType.Int64);
+        // Weights laid out like the reassembled states: BOS, each chunk's 75, EOS.
+        var flatWeights = rows.SelectMany(r =>
+            new[] { 1f }.Concat(Enumerable.Range(0, n).SelectMany(k => r.Weights.Skip(k * width + 1).Take(ChunkLength))).Append(1f)).ToArray();
+        var weights = tensor(flatWeights, [prompts.Count, n * ChunkLength + 2]);
+        if (device != null) { ids = ids.to(device); weights = weights.to(device); }
+        var hidden = EncodeIds(ids, clipSkip);
+        return (hidden * weights.to(hidden.dtype).unsqueeze(-1)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Ids for a batch of prompts: [B, n·77] int64.</summary>
     public Tensor Tokenize(IReadOnlyList<string> prompts, int maxTokenLength = 75)
     {

@@ -153,3 +153,45 @@ public class PromptEncoderTests
         }
     }
 }
+
+public class KohyaWeightedCaptionTests
+{
+    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+
+    [Fact]
+    public void WeightsFollowTokensIntoChunks()
+    {
+        var tok = Tok.Value;
+        var prompt = string.Join(" ", Enumerable.Repeat("word", 74)) + " (cat:1.5) [dog] \\(x\\)";
+        var (ids, weights) = PromptEncoder.ChunkIdsWithWeights(tok, prompt, 150);
+        Assert.Equal(154, ids.Length);
+        Assert.Equal(154, weights.Length);
+        int cat = tok.EncodeIds("cat")[0], dog = tok.EncodeIds("dog")[0];
+        Assert.Equal(cat, ids[75]);
+        Assert.Equal(1.5f, weights[75]);
+        Assert.Equal(1f, weights[76]); // the first chunk's EOS
+        Assert.Equal(49406, ids[77]);
+        Assert.Equal(dog, ids[78]); // the 76th token opens the second chunk
+        Assert.Equal((float)(1 / 1.1), weights[78], 6);
+        Assert.Equal(tok.EncodeIds("(x)"), ids[79..82].Select(i => (int)i));
+        Assert.All(weights[79..], w => Assert.Equal(1f, w));
+        // Without weights the ids are kohya's plain chunk ids.
+        var (plainIds, plainWeights) = PromptEncoder.ChunkIdsWithWeights(tok, "a photo of a cat", 75);
+        Assert.Equal(PromptEncoder.ChunkIds(tok, "a photo of a cat", 75), plainIds);
+        Assert.All(plainWeights, w => Assert.Equal(1f, w));
+    }
+
+    [Fact]
+    public void EncodeMultipliesWithoutRestoringTheMean()
+    {
+        using var noGrad = no_grad();
+        using var model = ClipTextModelTests.LoadTiny();
+        var encoder = new PromptEncoder(Tok.Value, model);
+        using var plain = encoder.Encode(["a photo of a cat"], 150, clipSkip: 2);
+        using var weighted = encoder.EncodeWeighted(["a photo of a (cat:1.5)"], 150, clipSkip: 2);
+        Assert.Equal(plain.shape, weighted.shape);
+        using var expected = plain.clone();
+        expected[0, 5] *= 1.5f;
+        Assert.True((expected - weighted).abs().max().item<float>() <= 1e-5);
+    }
+}
