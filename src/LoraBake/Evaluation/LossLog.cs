@@ -8,13 +8,20 @@ namespace LoraBake.Evaluation;
 /// <summary>One training step as output/NAME/loss.csv records it.</summary>
 /// <param name="LrUnet">The UNet group's learning rate at this step.</param>
 /// <param name="LrTe">The text encoder group's learning rate (0 when the text encoder is not trained).</param>
-/// <param name="Timestep">The diffusion timestep sampled for the step (the first of the batch).</param>
-public sealed record LossRow(long Step, int Epoch, double Loss, double LrUnet, double LrTe, int Timestep);
+/// <param name="Timesteps">The diffusion timesteps sampled for the step's batch (written space-separated in one field).</param>
+public sealed record LossRow(long Step, int Epoch, double Loss, double LrUnet, double LrTe, IReadOnlyList<int> Timesteps)
+{
+    public bool Equals(LossRow? other) => other is not null && Step == other.Step && Epoch == other.Epoch && Loss.Equals(other.Loss)
+        && LrUnet.Equals(other.LrUnet) && LrTe.Equals(other.LrTe) && Timesteps.SequenceEqual(other.Timesteps);
+
+    public override int GetHashCode() => HashCode.Combine(Step, Epoch, Loss, LrUnet, LrTe, Timesteps.Count);
+}
 
 /// <summary>
 /// output/NAME/loss.csv: header `step,epoch,loss,lr_unet,lr_te,timestep`, one row per step, numbers in invariant
-/// culture with round-trip precision (a NaN loss is written `nan`, as Python writes it). Every write rewrites
-/// the whole file atomically, so a crash leaves the previous version.
+/// culture with round-trip precision (a NaN loss is written `nan`, as Python writes it); the timestep field
+/// holds the batch's timesteps separated by spaces, as the epoch trainer writes them. Every write rewrites the
+/// whole file atomically, so a crash leaves the previous version.
 /// </summary>
 public static class LossLog
 {
@@ -40,7 +47,8 @@ public static class LossLog
             {
                 if (f.Length != 6) throw new FormatException($"{f.Length} fields instead of 6");
                 rows.Add(new LossRow(long.Parse(f[0], CultureInfo.InvariantCulture), int.Parse(f[1], CultureInfo.InvariantCulture),
-                    Num(f[2]), Num(f[3]), Num(f[4]), int.Parse(f[5], CultureInfo.InvariantCulture)));
+                    Num(f[2]), Num(f[3]), Num(f[4]),
+                    f[5].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray()));
             }
             catch (Exception e) when (e is FormatException or OverflowException)
             {
@@ -59,7 +67,7 @@ public static class LossLog
             sb.Append(r.Step.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(r.Epoch.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(Fmt(r.Loss)).Append(',').Append(Fmt(r.LrUnet)).Append(',').Append(Fmt(r.LrTe)).Append(',')
-              .Append(r.Timestep.ToString(CultureInfo.InvariantCulture)).Append('\n');
+              .Append(string.Join(' ', r.Timesteps.Select(t => t.ToString(CultureInfo.InvariantCulture)))).Append('\n');
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 

@@ -17,6 +17,7 @@ public sealed class CellKeyTests
         var before = Keys(EvaluationGrid.Build(s, [1, 2], "t"));
         // 2 epochs × 2 weights × 2 seeds + baseline 2 seeds (shared by both rows).
         Assert.Equal(2 * 2 * 2 + 2, before.Count);
+        Assert.Equal(before.Count, EvaluationGrid.Build(s, [1, 2], "t").DistinctRenders().Count);
 
         var moreWeights = Keys(EvaluationGrid.Build(s with { Weights = [0.5, 0.75, 1.0] }, [1, 2], "t"));
         Assert.Subset(moreWeights, before);

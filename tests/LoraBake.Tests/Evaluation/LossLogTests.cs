@@ -11,13 +11,13 @@ public sealed class LossLogTests : IDisposable
 
     public static IReadOnlyList<LossRow> Synthetic(int steps, int perEpoch = 25) => Enumerable.Range(1, steps).Select(i =>
         new LossRow(i, (i - 1) / perEpoch + 1, 0.15 + 0.1 * Math.Exp(-i / 40.0) + 0.04 * Math.Sin(i * 1.7),
-            5e-4 * (0.5 + 0.5 * Math.Cos(Math.PI * i / steps)), 1e-4 * (0.5 + 0.5 * Math.Cos(Math.PI * i / steps)), i * 37 % 1000)).ToList();
+            5e-4 * (0.5 + 0.5 * Math.Cos(Math.PI * i / steps)), 1e-4 * (0.5 + 0.5 * Math.Cos(Math.PI * i / steps)), [i * 37 % 1000, i * 91 % 1000])).ToList();
 
     [Fact]
     public void WriteRead_RoundTrips_IncludingNaN()
     {
         var path = Path.Combine(_dir, "loss.csv");
-        var rows = Synthetic(10).Append(new LossRow(11, 1, double.NaN, 1e-4, 0, 999)).ToList();
+        var rows = Synthetic(10).Append(new LossRow(11, 1, double.NaN, 1e-4, 0, [999])).ToList();
         LossLog.Write(path, rows);
         var text = File.ReadAllText(path);
         Assert.StartsWith("step,epoch,loss,lr_unet,lr_te,timestep\n1,1,", text);
@@ -27,6 +27,16 @@ public sealed class LossLogTests : IDisposable
         Assert.Equal(rows[3], back[3]);
         Assert.True(double.IsNaN(back[10].Loss));
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+    }
+
+    [Fact]
+    public void Reads_TheEpochTrainersOutput()
+    {
+        var path = Path.Combine(_dir, "loss.csv");
+        File.WriteAllText(path, LoraBake.Training.EpochTrainer.LossHeader + "1,1,0.125,0.0005,0.0001,532 17\n2,1,0.25,0.0005,0.0001,9 800\n");
+        var rows = LossLog.Read(path);
+        Assert.Equal(new LossRow(1, 1, 0.125, 5e-4, 1e-4, [532, 17]), rows[0]);
+        Assert.Equal([9, 800], rows[1].Timesteps);
     }
 
     [Fact]
@@ -80,7 +90,7 @@ public sealed class LossLogTests : IDisposable
         Assert.True(ema > 300, $"EMA pixels {ema}");
         Assert.True(lr > 300, $"LR pixels {lr}");
         var path = Path.Combine(_dir, "loss.png");
-        PngFile.Write(png, path);
+        LoraBake.Sampling.PngFile.Save(png, path, parameters: null);
         using (var back = SixLabors.ImageSharp.Image.Load<Rgb24>(path))
             Assert.Equal(png[LossChart.Width / 2, LossChart.Height / 2], back[LossChart.Width / 2, LossChart.Height / 2]);
         var svg = LossChart.Svg(rows);
