@@ -10,5 +10,6 @@ app.Configure(config =>
     config.PropagateExceptions();
     config.AddCommand<DoctorCommand>("doctor");
     config.AddCommand<NewCommand>("new");
+    config.AddBranch("bench", bench => bench.AddCommand<BenchProcessCommand>("process"));
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));
