@@ -49,6 +49,8 @@ public static class ImageDecoding
     public static Image<Rgb24> DecodeRgb(byte[] bytes, Rgb24 background, long maxImagePixels)
     {
         var header = Identify(bytes, maxImagePixels);
+        if (ImageCompleteness.Truncation(header.Format, bytes) is { } truncated)
+            throw new ImageRejectedException($"truncated {header.Format} ({truncated}); the file is incomplete, re-export or re-download it");
         Image<Rgba32> rgba;
         try
         {
