@@ -122,6 +122,24 @@ public class ImageDecodingTests
     }
 
     [Fact]
+    public void Box_downscale_by_an_integer_ratio_is_the_block_average()
+    {
+        // cv2.INTER_AREA for a 2× shrink averages each 2×2 block; the Box kernel must do the same.
+        using var src = new Image<Rgb24>(8, 4);
+        for (var y = 0; y < 4; y++)
+            for (var x = 0; x < 8; x++) src[x, y] = new Rgb24((byte)(x * 30 + y * 4), (byte)(y * 60), (byte)(x * y * 8));
+        using var img = src.Clone();
+        BucketResize.Apply(img, new BucketAssignment(new Size2(4, 2), new Size2(4, 2), 0, 0));
+        for (var y = 0; y < 2; y++)
+            for (var x = 0; x < 4; x++)
+            {
+                var block = new[] { src[2 * x, 2 * y], src[2 * x + 1, 2 * y], src[2 * x, 2 * y + 1], src[2 * x + 1, 2 * y + 1] };
+                var mean = new Rgb24((byte)Math.Round(block.Average(p => p.R)), (byte)Math.Round(block.Average(p => p.G)), (byte)Math.Round(block.Average(p => p.B)));
+                AssertNear(mean, img[x, y], 1);
+            }
+    }
+
+    [Fact]
     public void Kernel_choice_follows_kohya()
     {
         Assert.Same(SixLabors.ImageSharp.Processing.KnownResamplers.Box, BucketResize.KernelFor(1024, 768, new Size2(597, 448)));
