@@ -31,7 +31,8 @@ public static class ImageDecoding
         {
             info = Image.Identify(bytes, out format);
         }
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidOperationException or ArgumentException or IOException)
+        // Any decoder failure on a damaged file is that file's problem, not the run's (memory exhaustion excepted).
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ImageRejectedException($"unreadable image header ({e.Message.TrimEnd('.')})");
         }
@@ -56,7 +57,7 @@ public static class ImageDecoding
         {
             rgba = Image.Load<Rgba32>(bytes);
         }
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidOperationException or ArgumentException or IOException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ImageRejectedException($"cannot decode {header.Format} ({e.Message.TrimEnd('.')})");
         }
