@@ -1,7 +1,5 @@
 using System.Reflection;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 
 namespace LoraBake.Pipeline;
 
@@ -16,12 +14,6 @@ public sealed class FingerprintBuilder
     public static string LoraBakeVersion { get; } =
         typeof(FingerprintBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
         ?? typeof(FingerprintBuilder).Assembly.GetName().Version?.ToString() ?? "0";
-
-    private static readonly JsonSerializerOptions CanonicalOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
 
     /// <summary>A leaf value longer than this is recorded by its hash, keeping the lock file readable.</summary>
     private const int MaxInlineValue = 96;
@@ -46,12 +38,12 @@ public sealed class FingerprintBuilder
     public FingerprintBuilder AddFile(string name, string path) => Add("input:" + name, Hashing.Sha256File(path));
 
     /// <summary>
-    /// A recipe section (or any record) in canonical form: serialized as snake_case JSON and flattened to one
+    /// A recipe section (or any record) in canonical form: in <see cref="Recipes.RecipeCanonical"/> form (snake_case, sorted, 8 and 8.0 alike) and flattened to one
     /// component per leaf, e.g. <c>recipe:model.sha256</c>, <c>recipe:evaluation.prompts[1]</c>. Null leaves are
     /// kept (as <c>null</c>) so that setting a field is a visible change.
     /// </summary>
     public FingerprintBuilder AddCanonical(string name, object recipeSection) =>
-        AddCanonicalJson(name, JsonSerializer.Serialize(recipeSection, recipeSection.GetType(), CanonicalOptions));
+        AddCanonicalJson(name, Recipes.RecipeCanonical.Json(recipeSection));
 
     /// <summary>Like <see cref="AddCanonical"/> for a section already in JSON form.</summary>
     public FingerprintBuilder AddCanonicalJson(string name, string json)

@@ -1,3 +1,6 @@
+using LoraBake.Pipeline.Download;
+using LoraBake.Recipes;
+
 namespace LoraBake.Pipeline;
 
 /// <summary>
@@ -8,8 +11,20 @@ public static class PipelineStages
 {
     public static StageCatalog CreateCatalog()
     {
-        var catalog = new StageCatalog();
+        BuiltinModels.Register(LoraBake.Models.TinySd1.Name, LoraBake.Models.TinySd1.Write, LoraBake.Models.TinySd1.Version);
+        var catalog = new StageCatalog { EpochCount = EpochCount };
+        catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
+        catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0));
         return catalog;
+    }
+
+    /// <summary>Epochs of a recipe: how_many, or for a step budget the colab's estimate from the dataset's image count.</summary>
+    public static int? EpochCount(Recipe recipe)
+    {
+        if (recipe.Training.PreferredUnit == PreferredUnit.Epochs) return recipe.Training.HowMany;
+        if (string.IsNullOrEmpty(recipe.SourcePath)) return null;
+        var estimate = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));
+        return estimate.Epochs > 0 ? estimate.Epochs : null;
     }
 }

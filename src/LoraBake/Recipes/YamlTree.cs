@@ -41,6 +41,8 @@ public static class YamlTree
 {
     /// <summary>Documents whose alias expansion exceeds this many nodes are refused (recipes have a few hundred).</summary>
     public const long MaxExpandedNodes = 10_000;
+    /// <summary>Nesting deeper than this is refused before it can exhaust the stack (recipes nest 3 levels).</summary>
+    public const int MaxDepth = 64;
 
     /// <summary>
     /// Parses <paramref name="text"/>; returns null (with at least one error added) when the text is not a
@@ -73,6 +75,7 @@ public static class YamlTree
     sealed class Builder(IParser parser, string file, string displayFile, List<RecipeDiagnostic> errors)
     {
         readonly Dictionary<string, YNode> anchors = new();
+        int depth;
         /// <summary>Start of the last event read, for errors the scanner reports without a position.</summary>
         public Mark Last { get; private set; } = Mark.Empty;
 
@@ -101,6 +104,23 @@ public static class YamlTree
         }
 
         YNode? ParseNode()
+        {
+            if (++depth > MaxDepth)
+            {
+                errors.Add(Diag(displayFile, parser.Current?.Start ?? Last, "", $"the document nests deeper than {MaxDepth} levels; a recipe needs three"));
+                return null;
+            }
+            try
+            {
+                return ParseNodeAtDepth();
+            }
+            finally
+            {
+                depth--;
+            }
+        }
+
+        YNode? ParseNodeAtDepth()
         {
             if (TryConsume<AnchorAlias>(out var alias))
             {

@@ -118,6 +118,16 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void EmptySectionInChild_KeepsTheParentsSection_ButExplicitNullReplacesAScalar()
+    {
+        repo.WriteRecipe("parent", "training:\n  seed: 8\nmodel:\n  vae: https://example.com/vae.safetensors\n");
+        var r = LoadProject("extends: parent\ntraining:\n#  seed: 9\nmodel:\n  vae: null\n");
+        Assert.True(r.Success, r.FormatErrors());
+        Assert.Equal(8, r.Recipe!.Training.Seed);
+        Assert.Null(r.Recipe.Model.Vae);
+    }
+
+    [Fact]
     public void ErrorsInAPreset_PointIntoThePresetFile()
     {
         repo.WriteRecipe("broken", "network:\n  conv_dim: 65\n");
@@ -158,6 +168,13 @@ public sealed class RecipeLoaderTests : IDisposable
         var e = Assert.Single(r.Errors);
         Assert.Contains("alias bomb", e.Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+    }
+
+    [Fact]
+    public void DeepNesting_IsRefusedWithoutExhaustingTheStack()
+    {
+        var r = LoadProject("training: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
+        Assert.Contains("nests deeper than 64", Assert.Single(r.Errors).Message);
     }
 
     [Fact]

@@ -31,6 +31,9 @@ public sealed class Sd1Checkpoint : IDisposable
     public double VaeNormEps { get; }
     /// <summary>dtype of the UNet weights as loaded (the file's own unless a dtype was asked for).</summary>
     public ScalarType DType { get; }
+    /// <summary>UNet GroupNorm groups and eps: shapes cannot tell them; SD1's 32 / 1e-5 unless the sidecar says.</summary>
+    public int UnetNormGroups => Sidecar?.UnetNormGroups ?? 32;
+    public double UnetNormEps => Sidecar?.UnetNormEps ?? 1e-5;
     /// <summary>The sidecar that was applied, if any.</summary>
     public Sd1Sidecar? Sidecar { get; }
 

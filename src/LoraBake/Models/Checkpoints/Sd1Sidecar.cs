@@ -7,7 +7,8 @@ namespace LoraBake.Models.Checkpoints;
 /// `NAME.json` next to `NAME.safetensors`: the architecture facts weight shapes cannot tell (head counts, VAE
 /// GroupNorm groups and eps). Same shape as the goldens' config.json; every field is optional.
 /// </summary>
-public sealed record Sd1Sidecar(string Path, int? UnetHeads, int? TextHeads, int? VaeNormGroups, double? VaeNormEps, double? VaeScalingFactor)
+public sealed record Sd1Sidecar(string Path, int? UnetHeads, int? TextHeads, int? VaeNormGroups, double? VaeNormEps, double? VaeScalingFactor,
+    int? UnetNormGroups = null, double? UnetNormEps = null)
 {
     /// <summary>The sidecar for <paramref name="weightsPath"/>, or null when there is none.</summary>
     public static Sd1Sidecar? For(string weightsPath)
@@ -31,7 +32,7 @@ public sealed record Sd1Sidecar(string Path, int? UnetHeads, int? TextHeads, int
             var text = Section("text_encoder");
             var vae = Section("vae");
             return new Sd1Sidecar(path, Int(unet, "num_heads"), Int(text, "num_heads"), Int(vae, "norm_num_groups"),
-                Num(vae, "norm_eps"), Num(vae, "scaling_factor"));
+                Num(vae, "norm_eps"), Num(vae, "scaling_factor"), Int(unet, "norm_num_groups"), Num(unet, "norm_eps"));
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {

@@ -30,12 +30,12 @@ public sealed class CLIPAttention : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
         Tensor Heads(Tensor x) => x.view(b, t, _heads, _headDim).transpose(1, 2);
-        var q = Heads(q_proj.forward(hidden));
-        var k = Heads(k_proj.forward(hidden));
-        var v = Heads(v_proj.forward(hidden));
+        var q = Heads(q_proj.call(hidden));
+        var k = Heads(k_proj.call(hidden));
+        var v = Heads(v_proj.call(hidden));
         // is_causal applies the same lower-triangular mask as transformers' _create_4d_causal_attention_mask.
         var attn = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
         var merged = attn.transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return out_proj.forward(merged).MoveToOuterDisposeScope();
+        return out_proj.call(merged).MoveToOuterDisposeScope();
     }
 }

@@ -33,7 +33,7 @@ public sealed class CLIPEncoder : nn.Module<Tensor, Tensor>
         hiddenStates?.Add(h.alias().MoveToOuterDisposeScope());
         for (int i = 0; i < layerCount; i++)
         {
-            h = layers[i].forward(h);
+            h = layers[i].call(h);
             hiddenStates?.Add(h.alias().MoveToOuterDisposeScope());
         }
         return h.MoveToOuterDisposeScope();

@@ -25,9 +25,9 @@ public sealed class CLIPMLP : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        var h = fc1.forward(hidden);
+        var h = fc1.call(hidden);
         // quick_gelu: x * sigmoid(1.702 x), as transformers' QuickGELUActivation.
         h = _act == "quick_gelu" ? h * sigmoid(h * 1.702) : nn.functional.gelu(h);
-        return fc2.forward(h).MoveToOuterDisposeScope();
+        return fc2.call(h).MoveToOuterDisposeScope();
     }
 }

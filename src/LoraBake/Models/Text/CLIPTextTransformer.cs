@@ -44,16 +44,16 @@ public sealed class CLIPTextTransformer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        var h = encoder.Forward(embeddings.forward(inputIds), encoder.Count, null);
-        return final_layer_norm.forward(h).MoveToOuterDisposeScope();
+        var h = encoder.Forward(embeddings.call(inputIds), encoder.Count, null);
+        return final_layer_norm.call(h).MoveToOuterDisposeScope();
     }
 
     public ClipTextOutput Forward(Tensor inputIds, bool outputHiddenStates)
     {
         using var scope = NewDisposeScope();
         var states = outputHiddenStates ? new List<Tensor>() : null;
-        var h = encoder.Forward(embeddings.forward(inputIds), encoder.Count, states);
-        var last = final_layer_norm.forward(h);
+        var h = encoder.Forward(embeddings.call(inputIds), encoder.Count, states);
+        var last = final_layer_norm.call(h);
         var pooled = Pool(last, inputIds);
         return new ClipTextOutput
         {
@@ -72,8 +72,8 @@ public sealed class CLIPTextTransformer : nn.Module<Tensor, Tensor>
         if (clipSkip < 1 || clipSkip > encoder.Count)
             throw new ArgumentOutOfRangeException(nameof(clipSkip), clipSkip, $"clip skip must be 1..{encoder.Count}.");
         using var scope = NewDisposeScope();
-        var h = encoder.Forward(embeddings.forward(inputIds), encoder.Count + 1 - clipSkip, null);
-        return final_layer_norm.forward(h).MoveToOuterDisposeScope();
+        var h = encoder.Forward(embeddings.call(inputIds), encoder.Count + 1 - clipSkip, null);
+        return final_layer_norm.call(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>

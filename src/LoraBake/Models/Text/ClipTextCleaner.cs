@@ -11,7 +11,7 @@ namespace LoraBake.Models.Text;
 /// ftfy 6.1's default <c>fix_text</c> that change prompts are re-implemented here, in ftfy's order: HTML
 /// entities (skipped when the text holds a literal '&lt;', ftfy's "auto"), terminal escapes, mojibake
 /// (<see cref="Mojibake"/>), C1 controls, Latin ligatures, full-width characters, curly quotes, line breaks,
-/// control characters, NFC. Then whitespace is collapsed with Python's <c>\s</c> and the text lower-cased as
+/// control characters, NFC (<see cref="Nfc"/>: string.Normalize does nothing under InvariantGlobalization). Then whitespace is collapsed with Python's <c>\s</c> and the text lower-cased as
 /// Python's <c>str.lower</c> does (full case mapping for U+0130, final sigma).
 /// </summary>
 public static partial class ClipTextCleaner
@@ -26,9 +26,14 @@ public static partial class ClipTextCleaner
     public static string FixText(string text)
     {
         // ftfy fixes each line separately; "auto" HTML unescaping looks at each segment for a literal '<'.
-        var lines = SplitKeepingNewlines(text);
         var sb = new StringBuilder(text.Length);
-        foreach (var line in lines) sb.Append(FixSegment(line));
+        bool unescapeHtml = true;
+        foreach (var line in SplitKeepingNewlines(text))
+        {
+            // As in ftfy, once a segment holds a literal '<' the rest of the text is not unescaped either.
+            if (line.Contains('<')) unescapeHtml = false;
+            sb.Append(FixSegment(line, unescapeHtml));
+        }
         return sb.ToString();
     }
 
@@ -46,9 +51,8 @@ public static partial class ClipTextCleaner
         if (start < text.Length) yield return text[start..];
     }
 
-    static string FixSegment(string text)
+    static string FixSegment(string text, bool unescapeHtml)
     {
-        bool unescapeHtml = !text.Contains('<');
         // ftfy repeats its fixes until the text stops changing.
         for (int round = 0; round < 16; round++)
         {
@@ -63,17 +67,24 @@ public static partial class ClipTextCleaner
             text = FixLineBreaks(text);
             text = RemoveControlChars(text);
             text = ReplaceLoneSurrogates(text);
-            text = text.Normalize(NormalizationForm.FormC);
+            text = Nfc.Normalize(text);
             if (text == before) break;
         }
         return text;
     }
 
-    // ftfy: HTML_ENTITY_RE = r"&#?[0-9A-Za-z]{1,24};"; unknown entities stay as they are.
+    // ftfy: HTML_ENTITY_RE = r"&#?[0-9A-Za-z]{1,24};"; unknown entities stay as they are. ftfy also decodes an
+    // upper-cased lower-case entity name ("&EACUTE;" → "É"). .NET knows the HTML 4 names, not all of HTML5's.
     static string UnescapeHtml(string text) => HtmlEntity().Replace(text, m =>
     {
         var decoded = WebUtility.HtmlDecode(m.Value);
-        return decoded.Contains(';') ? m.Value : decoded;
+        if (!decoded.Contains(';')) return decoded;
+        if (m.Value[1] != '#' && m.Value == m.Value.ToUpperInvariant())
+        {
+            var lower = WebUtility.HtmlDecode(m.Value.ToLowerInvariant());
+            if (!lower.Contains(';')) return lower.ToUpperInvariant();
+        }
+        return m.Value;
     });
 
     [GeneratedRegex(@"&#?[0-9A-Za-z]{1,24};")]
@@ -111,16 +122,7 @@ public static partial class ClipTextCleaner
         return sb.ToString();
     }
 
-    // ftfy.fixes.fix_character_width: U+3000 → space, U+FF01..U+FFEF → their NFKC form. The build runs with
-    // InvariantGlobalization (no ICU), where string.Normalize leaves non-ASCII text alone, so the NFKC forms
-    // are spelled out: full-width ASCII and the full-width signs. Half-width katakana/hangul are not narrowed.
-    static readonly Dictionary<char, char> FullWidthSigns = new()
-    {
-        ['\uff5f'] = '\u2985', ['\uff60'] = '\u2986', ['\uffe0'] = '\u00a2', ['\uffe1'] = '\u00a3', ['\uffe2'] = '\u00ac',
-        ['\uffe4'] = '\u00a6', ['\uffe5'] = '\u00a5', ['\uffe6'] = '\u20a9', ['\uffe8'] = '\u2502', ['\uffe9'] = '\u2190',
-        ['\uffea'] = '\u2191', ['\uffeb'] = '\u2192', ['\uffec'] = '\u2193', ['\uffed'] = '\u25a0', ['\uffee'] = '\u25cb',
-    };
-
+    // ftfy.fixes.fix_character_width: U+3000 → space, U+FF01..U+FFEF → their NFKC form, one character at a time.
     static string FixCharacterWidth(string text)
     {
         if (!text.Any(c => c == '\u3000' || (c >= '\uff01' && c <= '\uffef'))) return text;
@@ -128,9 +130,7 @@ public static partial class ClipTextCleaner
         foreach (var c in text)
         {
             if (c == '\u3000') sb.Append(' ');
-            else if (c >= '\uff01' && c <= '\uff5e') sb.Append((char)(c - 0xfee0));
-            else if (c == '\uffe3') sb.Append(" \u0304"); // NFKC of FULLWIDTH MACRON
-            else if (FullWidthSigns.TryGetValue(c, out var narrow)) sb.Append(narrow);
+            else if (c >= '\uff01' && c <= '\uffef' && Nfc.NarrowForm(c) is { } narrow) sb.Append(narrow);
             else sb.Append(c);
         }
         return sb.ToString();
@@ -218,21 +218,35 @@ public static partial class ClipTextCleaner
         return sb.ToString();
     }
 
-    // Unicode Final_Sigma: preceded by a cased letter and not followed by one (case-ignorable characters skipped).
+    // Unicode Final_Sigma: preceded by a cased letter and not followed by one (case-ignorable characters
+    // skipped), looking at whole code points.
     static bool IsFinalSigma(string s, int i)
     {
-        int j = i - 1;
-        while (j >= 0 && IsCaseIgnorable(s[j])) j--;
-        if (j < 0 || !IsCased(s[j])) return false;
+        int j = i;
+        int before = -1;
+        while (j > 0)
+        {
+            j -= j >= 2 && char.IsLowSurrogate(s[j - 1]) && char.IsHighSurrogate(s[j - 2]) ? 2 : 1;
+            int cp = ClipPreTokenizer.CodePointAt(s, j, out _);
+            if (!IsCaseIgnorable(cp)) { before = cp; break; }
+        }
+        if (before < 0 || !IsCased(before)) return false;
         int k = i + 1;
-        while (k < s.Length && IsCaseIgnorable(s[k])) k++;
-        return k >= s.Length || !IsCased(s[k]);
+        while (k < s.Length)
+        {
+            int cp = ClipPreTokenizer.CodePointAt(s, k, out int w);
+            if (!IsCaseIgnorable(cp)) return !IsCased(cp);
+            k += w;
+        }
+        return true;
     }
 
-    static bool IsCased(char c) => char.IsUpper(c) || char.IsLower(c)
-        || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.TitlecaseLetter;
+    static bool IsCased(int cp) => cp is < 0xd800 or > 0xdfff && CharUnicodeInfo.GetUnicodeCategory(cp) is
+        UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter;
 
-    static bool IsCaseIgnorable(char c) => CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
-        or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter
-        or UnicodeCategory.ModifierSymbol || c is '\'' or '.' or ':' or '\u00b7' or '\u2019';
+    static bool IsCaseIgnorable(int cp) => cp is '\'' or '.' or ':' or 0xb7 or 0x2019
+        || (cp is < 0xd800 or > 0xdfff && CharUnicodeInfo.GetUnicodeCategory(cp) is UnicodeCategory.NonSpacingMark
+            or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter
+            or UnicodeCategory.ModifierSymbol);
+
 }

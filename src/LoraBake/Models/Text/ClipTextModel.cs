@@ -28,7 +28,7 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>last_hidden_state for [batch, tokens] ids.</summary>
-    public override Tensor forward(Tensor inputIds) => text_model.forward(inputIds);
+    public override Tensor forward(Tensor inputIds) => text_model.call(inputIds);
 
     public ClipTextOutput Forward(Tensor inputIds, bool outputHiddenStates = false) => text_model.Forward(inputIds, outputHiddenStates);
 
@@ -45,6 +45,7 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
     /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, string source = "text encoder weights")
     {
+        stateDict = WithTextModelPrefix(stateDict);
         var own = state_dict();
         var missing = own.Keys.Where(k => !stateDict.ContainsKey(k)).ToList();
         var unexpected = stateDict.Keys.Where(k => !own.ContainsKey(k) && k != PositionIdsKey).ToList();
@@ -65,10 +66,23 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
             target.copy_(stateDict[key]);
     }
 
+    /// <summary>
+    /// Files written with transformers before 4.x's CLIPTextTransformer split (some early SD1 checkpoints) lack
+    /// the "text_model." level (<c>embeddings.…</c>, <c>encoder.…</c>, <c>final_layer_norm.…</c>); it is added.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> WithTextModelPrefix(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        static bool Legacy(string k) => k.StartsWith("embeddings.", StringComparison.Ordinal)
+            || k.StartsWith("encoder.", StringComparison.Ordinal) || k.StartsWith("final_layer_norm.", StringComparison.Ordinal);
+        if (!stateDict.Keys.Any(Legacy)) return stateDict;
+        return stateDict.ToDictionary(kv => Legacy(kv.Key) ? ClipTextConfig.Prefix + kv.Key : kv.Key, kv => kv.Value);
+    }
+
     /// <summary>Builds the model from a state dict's shapes and loads it (<see cref="ClipTextConfig.FromStateDict"/>).</summary>
     public static ClipTextModel FromStateDict(IReadOnlyDictionary<string, Tensor> stateDict, int numAttentionHeads = 12,
         Device? device = null, ScalarType? dtype = null, string source = "text encoder weights")
     {
+        stateDict = WithTextModelPrefix(stateDict);
         var config = ClipTextConfig.FromStateDict(stateDict, numAttentionHeads, source);
         var model = new ClipTextModel(config, device, dtype);
         model.LoadStateDict(stateDict, source);

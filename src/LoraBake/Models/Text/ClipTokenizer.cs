@@ -110,6 +110,8 @@ public sealed class ClipTokenizer
         return result;
     }
 
+    public int? TokenToId(string token) => _bpe.Vocabulary.TryGetValue(token, out var id) ? id : null;
+
     public string? IdToToken(int id) => _idToToken.Value.TryGetValue(id, out var t) ? t : null;
 
     /// <summary>Text of ids, with "&lt;/w&gt;" turned back into spaces (as CLIPTokenizer.decode does).</summary>

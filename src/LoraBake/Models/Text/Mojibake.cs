@@ -7,7 +7,7 @@ namespace LoraBake.Models.Text;
 /// is re-encoded and decoded again. ftfy weighs whole segments with a "badness" heuristic; this only
 /// repairs sequences that form a complete, valid multi-byte UTF-8 character when read back as
 /// Windows-1252 bytes (lead byte followed by the right number of continuation bytes), which legitimate
-/// prompts almost never contain.
+/// prompts almost never contain; two-character sequences only after the usual mojibake leads.
 /// </summary>
 public static class Mojibake
 {
@@ -41,6 +41,9 @@ public static class Mojibake
         {
             int lead = ByteOf(text[i]);
             int need = lead switch { >= 0xc2 and <= 0xdf => 1, >= 0xe0 and <= 0xef => 2, >= 0xf0 and <= 0xf4 => 3, _ => 0 };
+            // Two-character sequences are only trusted after the leads that real mojibake starts with
+            // (Latin-1 "Ã©", "Â°", Latin Extended "Å“", Greek "Î±"): "È±", "×±" or "Ñ" before a no-break space are text.
+            if (need == 1 && lead is not (0xc2 or 0xc3 or 0xc5 or 0xce or 0xcf)) need = 0;
             if (need > 0 && TryDecode(text, i, lead, need, out var decoded))
             {
                 sb ??= new StringBuilder(text[..i]);
@@ -69,7 +72,9 @@ public static class Mojibake
         try
         {
             decoded = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-            return true;
+            // A private-use or unassigned result means the bytes were never UTF-8.
+            var category = System.Globalization.CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(decoded, 0));
+            return category is not (System.Globalization.UnicodeCategory.PrivateUse or System.Globalization.UnicodeCategory.OtherNotAssigned);
         }
         catch (DecoderFallbackException)
         {

@@ -39,15 +39,15 @@ public sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         context ??= hidden;
         long batch = hidden.shape[0];
-        var q = to_q.forward(hidden);
-        var k = to_k.forward(context);
-        var v = to_v.forward(context);
+        var q = to_q.call(hidden);
+        var k = to_k.call(context);
+        var v = to_v.call(context);
         long headDim = q.shape[^1] / heads;
         // [B, N, heads·d] → [B, heads, N, d]
         Tensor SplitHeads(Tensor x) => x.view(batch, -1, heads, headDim).transpose(1, 2);
         var o = nn.functional.scaled_dot_product_attention(SplitHeads(q), SplitHeads(k), SplitHeads(v));
         o = o.transpose(1, 2).reshape(batch, -1, heads * headDim);
-        foreach (var layer in to_out) o = layer.forward(o);
+        foreach (var layer in to_out) o = layer.call(o);
         return o.MoveToOuterDisposeScope();
     }
 }

@@ -34,9 +34,9 @@ public sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor context)
     {
         using var scope = NewDisposeScope();
-        var h = attn1.forward(norm1.forward(hidden), null) + hidden;
-        h = attn2.forward(norm2.forward(h), context) + h;
-        h = ff.forward(norm3.forward(h)) + h;
+        var h = attn1.call(norm1.call(hidden), null) + hidden;
+        h = attn2.call(norm2.call(h), context) + h;
+        h = ff.call(norm3.call(h)) + h;
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -33,13 +33,13 @@ public sealed class CrossAttnDownBlock2D : UNetDownBlock
         var h = hidden;
         for (int j = 0; j < resnets.Count; j++)
         {
-            h = resnets[j].forward(h, temb);
-            h = attentions[j].forward(h, context);
+            h = resnets[j].call(h, temb);
+            h = attentions[j].call(h, context);
             skips.Add(h);
         }
         if (downsamplers is not null)
         {
-            h = downsamplers[0].forward(h);
+            h = downsamplers[0].call(h);
             skips.Add(h);
         }
         foreach (var s in skips) s.MoveToOuterDisposeScope();

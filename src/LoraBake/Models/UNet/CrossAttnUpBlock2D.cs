@@ -36,10 +36,10 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
         for (int j = 0; j < resnets.Count; j++)
         {
             h = cat([h, skips[skips.Count - 1 - j]], dim: 1);
-            h = resnets[j].forward(h, temb);
-            h = attentions[j].forward(h, context);
+            h = resnets[j].call(h, temb);
+            h = attentions[j].call(h, context);
         }
-        if (upsamplers is not null) h = upsamplers[0].forward(h, upsampleSize);
+        if (upsamplers is not null) h = upsamplers[0].call(h, upsampleSize);
         return h.MoveToOuterDisposeScope();
     }
 }

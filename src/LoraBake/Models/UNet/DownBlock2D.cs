@@ -27,12 +27,12 @@ public sealed class DownBlock2D : UNetDownBlock
         var h = hidden;
         foreach (var resnet in resnets)
         {
-            h = resnet.forward(h, temb);
+            h = resnet.call(h, temb);
             skips.Add(h);
         }
         if (downsamplers is not null)
         {
-            h = downsamplers[0].forward(h);
+            h = downsamplers[0].call(h);
             skips.Add(h);
         }
         foreach (var s in skips) s.MoveToOuterDisposeScope();

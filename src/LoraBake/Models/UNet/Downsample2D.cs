@@ -15,5 +15,5 @@ public sealed class Downsample2D : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden) => conv.forward(hidden);
+    public override Tensor forward(Tensor hidden) => conv.call(hidden);
 }

@@ -26,26 +26,7 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = hidden;
-        foreach (var layer in net) h = layer.forward(h);
+        foreach (var layer in net) h = layer.call(h);
         return h.MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>diffusers' GEGLU: proj to 2·dimOut, split into (value, gate), return value · GELU(gate) (exact erf GELU).</summary>
-public sealed class GEGLU : nn.Module<Tensor, Tensor>
-{
-    private readonly Linear proj;
-
-    public GEGLU(int dimIn, int dimOut, Device? device = null, ScalarType? dtype = null) : base(nameof(GEGLU))
-    {
-        proj = nn.Linear(dimIn, dimOut * 2, hasBias: true, device: device, dtype: dtype);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor hidden)
-    {
-        using var scope = NewDisposeScope();
-        var parts = proj.forward(hidden).chunk(2, dim: -1);
-        return (parts[0] * nn.functional.gelu(parts[1])).MoveToOuterDisposeScope();
     }
 }

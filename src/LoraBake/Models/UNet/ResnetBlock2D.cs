@@ -41,11 +41,11 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor input, Tensor temb)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.forward(nn.functional.silu(norm1.forward(input)));
-        var t = time_emb_proj.forward(nn.functional.silu(temb));
+        var h = conv1.call(nn.functional.silu(norm1.call(input)));
+        var t = time_emb_proj.call(nn.functional.silu(temb));
         h = h + t.unsqueeze(-1).unsqueeze(-1);
-        h = conv2.forward(dropout.forward(nn.functional.silu(norm2.forward(h))));
-        var skip = conv_shortcut is null ? input : conv_shortcut.forward(input);
+        h = conv2.call(dropout.call(nn.functional.silu(norm2.call(h))));
+        var skip = conv_shortcut is null ? input : conv_shortcut.call(input);
         return (skip + h).MoveToOuterDisposeScope();
     }
 }

@@ -21,7 +21,7 @@ public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor sample)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(linear_1.forward(sample));
-        return linear_2.forward(h).MoveToOuterDisposeScope();
+        var h = nn.functional.silu(linear_1.call(sample));
+        return linear_2.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -98,10 +98,10 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         var t = timesteps.to(device);
         if (t.dim() == 0) t = t.unsqueeze(0);
         t = t.expand(batch);
-        var emb = time_embedding.forward(time_proj.forward(t).to(dtype));
+        var emb = time_embedding.call(time_proj.call(t).to(dtype));
 
         // 2. down path, keeping every skip
-        x = conv_in.forward(x);
+        x = conv_in.call(x);
         var skips = new List<Tensor> { x };
         foreach (var block in down_blocks)
         {
@@ -110,7 +110,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         }
 
         // 3. middle
-        x = mid_block.forward(x, emb, context);
+        x = mid_block.call(x, emb, context);
 
         // 4. up path: each block takes as many skips from the end as it has resnets
         foreach (var block in up_blocks)
@@ -123,8 +123,30 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         }
 
         // 5. out
-        x = conv_out.forward(nn.functional.silu(conv_norm_out.forward(x)));
+        x = conv_out.call(nn.functional.silu(conv_norm_out.call(x)));
         return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Builds the UNet that <paramref name="stateDict"/>'s shapes describe (see <see cref="UNetConfig.Infer"/>) and
+    /// loads it. The tensors are copied; the caller still owns and disposes them.
+    /// </summary>
+    public static UNet2DConditionModel FromDiffusersStateDict(IReadOnlyDictionary<string, Tensor> stateDict, int numHeads = 8,
+        int normNumGroups = 32, double normEps = 1e-5, Device? device = null, ScalarType? dtype = null,
+        string source = "UNet state dict")
+    {
+        var config = UNetConfig.Infer(UNetConfig.ShapesOf(stateDict), numHeads, normNumGroups, normEps, source);
+        var model = new UNet2DConditionModel(config, device, dtype);
+        try
+        {
+            model.LoadDiffusersStateDict(stateDict, source);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
     }
 
     /// <summary>

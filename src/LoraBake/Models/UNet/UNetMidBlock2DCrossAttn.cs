@@ -30,9 +30,9 @@ public sealed class UNetMidBlock2DCrossAttn : nn.Module<Tensor, Tensor, Tensor, 
     public override Tensor forward(Tensor hidden, Tensor temb, Tensor context)
     {
         using var scope = NewDisposeScope();
-        var h = resnets[0].forward(hidden, temb);
-        if (attentions.Count > 0) h = attentions[0].forward(h, context);
-        h = resnets[1].forward(h, temb);
+        var h = resnets[0].call(hidden, temb);
+        if (attentions.Count > 0) h = attentions[0].call(h, context);
+        h = resnets[1].call(h, temb);
         return h.MoveToOuterDisposeScope();
     }
 }

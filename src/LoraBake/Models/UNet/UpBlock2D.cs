@@ -37,9 +37,9 @@ public sealed class UpBlock2D : UNetUpBlock
         for (int j = 0; j < resnets.Count; j++)
         {
             h = cat([h, skips[skips.Count - 1 - j]], dim: 1);
-            h = resnets[j].forward(h, temb);
+            h = resnets[j].call(h, temb);
         }
-        if (upsamplers is not null) h = upsamplers[0].forward(h, upsampleSize);
+        if (upsamplers is not null) h = upsamplers[0].call(h, upsampleSize);
         return h.MoveToOuterDisposeScope();
     }
 }

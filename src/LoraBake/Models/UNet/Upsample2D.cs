@@ -24,6 +24,6 @@ public sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
         using var scope = NewDisposeScope();
         long[] size = outputSize ?? [hidden.shape[2] * 2, hidden.shape[3] * 2];
         var h = nn.functional.interpolate(hidden, size: size, mode: InterpolationMode.Nearest);
-        return conv.forward(h).MoveToOuterDisposeScope();
+        return conv.call(h).MoveToOuterDisposeScope();
     }
 }

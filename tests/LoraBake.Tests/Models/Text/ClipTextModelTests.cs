@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace LoraBake.Tests.Models.Text;
 
-public class ClipTextModelTests
+public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     // Same float32 math on another code path (SDPA vs. transformers' explicit softmax, other kernels) differs
     // by ~1e-6 on outputs of magnitude ~1; 1e-5 absolute leaves room for that and catches any real error.
@@ -22,10 +22,11 @@ public class ClipTextModelTests
         finally { foreach (var t in sd.Values) t.Dispose(); }
     }
 
-    static void AssertClose(Tensor expected, Tensor actual, string name)
+    void AssertClose(Tensor expected, Tensor actual, string name)
     {
         Assert.Equal(expected.shape, actual.shape);
         var diff = (expected - actual).abs().max().item<float>();
+        log.WriteLine($"{name}: max |diff| {diff:E2}");
         Assert.True(diff <= Tolerance, $"{name}: max |diff| {diff:E3} > {Tolerance:E0}");
     }
 
@@ -106,6 +107,24 @@ public class ClipTextModelTests
             // position_ids alone is tolerated.
             var withPositionIds = new Dictionary<string, Tensor>(sd) { [ClipTextModel.PositionIdsKey] = positionIds };
             model.LoadStateDict(withPositionIds);
+        }
+        finally { foreach (var t in sd.Values) t.Dispose(); }
+    }
+
+    [Fact]
+    public void LoadsKeysWithoutTheTextModelLevel()
+    {
+        var sd = Safetensors.LoadStateDict(TinyTextEncoder);
+        try
+        {
+            var legacy = sd.ToDictionary(kv => kv.Key["text_model.".Length..], kv => kv.Value);
+            using var model = ClipTextModel.FromStateDict(legacy, numAttentionHeads: 4);
+            using var reference = LoadTiny();
+            using var noGrad = no_grad();
+            using var ids = tensor(new long[] { 49406, 320, 2368, 49407 }, [1, 4]);
+            using var a = model.forward(ids);
+            using var b = reference.forward(ids);
+            Assert.Equal(0f, (a - b).abs().max().item<float>());
         }
         finally { foreach (var t in sd.Values) t.Dispose(); }
     }

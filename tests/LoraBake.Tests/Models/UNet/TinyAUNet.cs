@@ -28,8 +28,10 @@ internal static class TinyAUNet
         var weights = LoadWeights();
         try
         {
-            var model = new UNet2DConditionModel(InferConfig(weights), dtype: dtype);
-            model.LoadDiffusersStateDict(weights, WeightsPath);
+            var json = NeutralConfig;
+            var model = UNet2DConditionModel.FromDiffusersStateDict(weights, json.GetProperty("num_heads").GetInt32(),
+                json.GetProperty("norm_num_groups").GetInt32(), json.GetProperty("norm_eps").GetDouble(), dtype: dtype,
+                source: WeightsPath);
             model.eval();
             return model;
         }

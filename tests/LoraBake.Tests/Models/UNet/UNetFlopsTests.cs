@@ -1,4 +1,7 @@
 using LoraBake.Models.UNet;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace LoraBake.Tests.Models.UNet;
 
@@ -36,10 +39,50 @@ public class UNetFlopsTests
     }
 
     [Fact]
-    public void Sd15_at_64x64_is_in_the_published_range()
+    public void Count_equals_what_the_real_layers_compute_on_a_non_square_three_level_model()
     {
-        // Widely quoted: SD1.5's UNet costs roughly 0.4 T multiply-adds per 512×512 image step (≈ 0.8 TFLOP).
-        long macs = UNetFlops.MultiplyAdds(UNetConfig.Sd15, 64, 64, 77);
-        Assert.InRange(macs, 300_000_000_000L, 450_000_000_000L);
+        // Hooks on every Conv2d, Linear and Attention of a built model measure the work from the actual tensor
+        // shapes of one forward (batch 1), independently of how MultiplyAdds walks the architecture.
+        var config = new UNetConfig(InChannels: 4, OutChannels: 3, BlockOutChannels: [16, 24, 40], LayersPerBlock: 2,
+            CrossAttention: [true, false, true], MidBlockCrossAttention: true, CrossAttentionDim: 12, NumHeads: 4,
+            NormNumGroups: 4);
+        using var model = new UNet2DConditionModel(config);
+        model.eval();
+        long measured = 0;
+        foreach (var module in model.modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    conv.register_forward_hook((m, input, output) =>
+                    {
+                        var w = conv.weight!.shape;             // [out, in, kh, kw]
+                        measured += output.numel() * w[1] * w[2] * w[3];
+                        return null;
+                    });
+                    break;
+                case Linear linear:
+                    linear.register_forward_hook((m, input, output) =>
+                    {
+                        measured += output.numel() * linear.weight!.shape[1];
+                        return null;
+                    });
+                    break;
+                case Attention attention:
+                    attention.register_forward_hook((m, hidden, context, output) =>
+                    {
+                        long nq = hidden.shape[1], nk = (context ?? hidden).shape[1], inner = output.shape[2];
+                        measured += 2 * nq * nk * inner;     // QKᵀ and AV
+                        return null;
+                    });
+                    break;
+            }
+        }
+        using var noGrad = no_grad();
+        using var sample = randn(1, 4, 6, 10);
+        using var context = randn(1, 7, 12);
+        using var t = tensor(new long[] { 500 });
+        using var pred = model.forward(sample, t, context);
+        Assert.Equal(measured, UNetFlops.MultiplyAdds(config, 6, 10, 7));
     }
 }

@@ -71,4 +71,48 @@ public class UNetStructureTests
         Assert.Equal(UNetConfig.Sd15.CrossAttention, inferred.CrossAttention);
         Assert.Equal(UNetConfig.Sd15 with { BlockOutChannels = inferred.BlockOutChannels, CrossAttention = inferred.CrossAttention }, inferred);
     }
+
+    [Fact]
+    public void Inference_rejects_sd2_linear_projections_and_wrong_head_counts_with_the_reason()
+    {
+        var weights = TinyAUNet.LoadWeights();
+        try
+        {
+            var shapes = UNetConfig.ShapesOf(weights);
+            var sd2Like = new Dictionary<string, long[]>(shapes) { ["down_blocks.0.attentions.0.proj_in.weight"] = [32, 32] };
+            var linear = Assert.Throws<LoraBake.Runtime.UserError>(() => UNetConfig.Infer(sd2Like, 2, 8, source: "x.safetensors"));
+            Assert.Contains("x.safetensors", linear.Message);
+            Assert.Contains("use_linear_projection", linear.Message);
+            // tiny_a's 32 and 64 channels cannot be split into 3 heads.
+            var heads = Assert.Throws<LoraBake.Runtime.UserError>(() => UNetConfig.Infer(shapes, numHeads: 3, normNumGroups: 8));
+            Assert.Contains("3 attention heads", heads.Message);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Forward_hooks_on_leaf_linears_take_effect()
+    {
+        // Adapters may attach to the leaf Linear/Conv2d layers as forward hooks: blocks must call their children
+        // through Module.call, not forward, for that to work.
+        using var model = TinyAUNet.Load();
+        var golden = TinyAUNet.LoadGolden();
+        try
+        {
+            using var noGrad = no_grad();
+            using var before = model.forward(golden["sample"], golden["timesteps"], golden["encoder_hidden_states"]);
+            var toOut = (TorchSharp.Modules.Linear)model.named_modules()
+                .Single(m => m.name == "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_out.0").module;
+            toOut.register_forward_hook((m, input, output) => output * 2);
+            using var after = model.forward(golden["sample"], golden["timesteps"], golden["encoder_hidden_states"]);
+            Assert.False(before.allclose(after, rtol: 0, atol: 1e-4));
+        }
+        finally
+        {
+            foreach (var t in golden.Values) t.Dispose();
+        }
+    }
 }

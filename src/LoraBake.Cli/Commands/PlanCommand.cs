@@ -1,0 +1,84 @@
+using System.ComponentModel;
+using System.Text.Json;
+using LoraBake.Pipeline;
+using LoraBake.Recipes;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraBake.Cli.Commands;
+
+/// <summary>`lorabake plan --project NAME [--json]`: every stage, fresh or stale and why. Runs and writes nothing.</summary>
+[Description("Show what a build of the project would run, and why: each stage fresh, stale (with the input that changed) or not available yet.")]
+public sealed class PlanCommand : Command<PlanCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-p|--project <NAME>")]
+        [Description("The project (a folder under projects/).")]
+        public string Project { get; init; } = "";
+
+        [CommandOption("--json")]
+        [Description("Print the plan as JSON (what build/build.cake reads).")]
+        public bool Json { get; init; }
+
+        [CommandOption("--force <STAGE>")]
+        [Description("Treat this stage as stale (\"forced\"); \"all\" forces every stage. May be repeated.")]
+        public string[] Force { get; init; } = [];
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var (layout, recipe, recipeWarnings) = ProjectRecipe.Load(settings.Project, printWarnings: !settings.Json);
+        var plan = new Planner(layout, new ArtifactStore(layout.StoreDir), PipelineStages.CreateCatalog())
+            .Build(settings.Project, recipe, settings.Force.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
+        var steps = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));
+        var warnings = recipeWarnings.Concat(plan.Warnings).Concat(steps.Warnings).ToList();
+
+        if (settings.Json)
+        {
+            var json = new
+            {
+                project = plan.Project,
+                stages = plan.Stages.Select(s => new
+                {
+                    name = s.Name,
+                    status = s.Status.ToString().ToLowerInvariant(),
+                    reason = s.Reason,
+                    fingerprint = s.Fingerprint?.Hash,
+                    depends_on = s.DependsOn,
+                }),
+                steps = new
+                {
+                    subsets = steps.Subsets.Select(x => new { path = x.Subset, images = x.Images, repeats = x.Repeats }),
+                    batch_size = steps.BatchSize,
+                    images_times_repeats = steps.ImagesTimesRepeats,
+                    steps_per_epoch = steps.StepsPerEpoch,
+                    total_steps = steps.TotalSteps,
+                    epochs = steps.Epochs,
+                    warmup_steps = steps.WarmupSteps,
+                    buckets = steps.Buckets,
+                },
+                warnings,
+            };
+            Console.WriteLine(JsonSerializer.Serialize(json, CliJson.Options));
+            return 0;
+        }
+
+        var table = new Table().AddColumn("stage").AddColumn("status").AddColumn("why").AddColumn("fingerprint");
+        foreach (var s in plan.Stages)
+        {
+            var status = s.Status switch
+            {
+                StageStatus.Fresh => "[green]fresh[/]",
+                StageStatus.Stale => "[yellow]stale[/]",
+                _ => "[grey]unavailable[/]",
+            };
+            table.AddRow(Markup.Escape(s.Name), status, Markup.Escape(s.Reason), s.Fingerprint?.Hash[..12] ?? "-");
+        }
+        AnsiConsole.MarkupLine($"Plan for project [bold]{Markup.Escape(plan.Project)}[/] ({Markup.Escape(RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath))}):");
+        AnsiConsole.Write(table);
+        foreach (var line in steps.Describe()) Console.WriteLine(line);
+        foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
+        return 0;
+    }
+}

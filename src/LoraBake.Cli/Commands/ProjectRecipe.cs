@@ -1,0 +1,20 @@
+using LoraBake.Recipes;
+using LoraBake.Runtime;
+
+namespace LoraBake.Cli.Commands;
+
+/// <summary>Loads a project's recipe for a command: every error at once (then a UserError, exit 1), warnings to stderr.</summary>
+internal static class ProjectRecipe
+{
+    public static (RepoLayout Layout, Recipe Recipe, IReadOnlyList<string> Warnings) Load(string project, bool printWarnings = true)
+    {
+        if (string.IsNullOrWhiteSpace(project))
+            throw new UserError("no project given; use --project NAME (a folder under projects/).");
+        var layout = RepoLayout.Discover();
+        var result = RecipeLoader.Load(layout, project);
+        var recipe = result.ThrowIfErrors();
+        var warnings = result.Warnings.Select(w => w.Formatted).ToList();
+        if (printWarnings) foreach (var w in warnings) Console.Error.WriteLine(w);
+        return (layout, recipe, warnings);
+    }
+}
