@@ -16,5 +16,7 @@ app.Configure(config =>
     config.AddCommand<DownloadCommand>("download");
     config.AddCommand<CleanCommand>("clean");
     config.AddCommand<InspectCommand>("inspect");
+    config.AddCommand<ProcessCommand>("process");
+    config.AddBranch("bench", bench => bench.AddCommand<BenchProcessCommand>("process"));
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

@@ -42,10 +42,11 @@ public static class DemoDataset
         var encoder = new PngEncoder { ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8, CompressionLevel = PngCompressionLevel.BestCompression, ChunkFilter = PngChunkFilter.ExcludeAll };
         foreach (var s in Scenes)
         {
-            using var canvas = new Canvas(s.Width * 2, s.Height * 2);
+            var canvas = new Canvas(s.Width * 2, s.Height * 2);
             DrawBackground(canvas, s.Background);
             DrawCharacter(canvas, s.X * canvas.W, s.Y * canvas.H, s.Scale * Math.Min(canvas.W, canvas.H) / 1024f, s.Expression);
-            using var image = canvas.Image.Clone(x => x.Resize(new ResizeOptions { Size = new Size(s.Width, s.Height), Sampler = KnownResamplers.Box, Mode = ResizeMode.Stretch }));
+            using var image = canvas.ToImage();
+            image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(s.Width, s.Height), Sampler = KnownResamplers.Box, Mode = ResizeMode.Stretch }));
             var png = Path.Combine(dir, s.Name + ".png");
             WriteAtomic(png, ms => image.Save(ms, encoder));
             WriteAtomic(Path.Combine(dir, s.Name + ".txt"), ms => ms.Write(System.Text.Encoding.UTF8.GetBytes($"{TriggerWord}, {CharacterTags}, {s.Tags}\n")));
@@ -185,18 +186,20 @@ public static class DemoDataset
         }
     }
 
-    /// <summary>A minimal RGB raster with the few shapes the demo needs.</summary>
-    private sealed class Canvas(int w, int h) : IDisposable
+    /// <summary>A minimal RGB raster with the few shapes the demo needs (a plain array: the image indexer is slow).</summary>
+    private sealed class Canvas(int w, int h)
     {
-        public readonly Image<Rgb24> Image = new(w, h);
+        private readonly Rgb24[] _pixels = new Rgb24[w * h];
         public int W => w;
         public int H => h;
+
+        public Image<Rgb24> ToImage() => SixLabors.ImageSharp.Image.LoadPixelData<Rgb24>(_pixels, w, h);
 
         public void Rect(float x0, float y0, float x1, float y1, Rgb24 color)
         {
             int ax = Math.Max(0, (int)x0), ay = Math.Max(0, (int)y0), bx = Math.Min(w, (int)x1), by = Math.Min(h, (int)y1);
             for (var y = ay; y < by; y++)
-                for (var x = ax; x < bx; x++) Image[x, y] = color;
+                if (bx > ax) _pixels.AsSpan(y * w + ax, bx - ax).Fill(color);
         }
 
         public void Ellipse(float cx, float cy, float rx, float ry, Rgb24 color)
@@ -207,7 +210,7 @@ public static class DemoDataset
                 for (var x = ax; x <= bx; x++)
                 {
                     float dx = (x + 0.5f - cx) / rx, dy = (y + 0.5f - cy) / ry;
-                    if (dx * dx + dy * dy <= 1) Image[x, y] = color;
+                    if (dx * dx + dy * dy <= 1) _pixels[y * w + x] = color;
                 }
         }
 
@@ -217,10 +220,8 @@ public static class DemoDataset
             {
                 var t = (float)(y - y0) / Math.Max(1, y1 - y0 - 1);
                 var c = new Rgb24((byte)(top.R + (bottom.R - top.R) * t), (byte)(top.G + (bottom.G - top.G) * t), (byte)(top.B + (bottom.B - top.B) * t));
-                for (var x = 0; x < w; x++) Image[x, y] = c;
+                _pixels.AsSpan(y * w, w).Fill(c);
             }
         }
-
-        public void Dispose() => Image.Dispose();
     }
 }

@@ -29,13 +29,16 @@ public sealed class ProcessStage(int maxDegreeOfParallelism = 0) : IStage
     public Fingerprint ComputeFingerprint(StageContext context)
     {
         var recipe = context.Recipe;
-        var layout = DatasetDiscovery.Discover(context.ProjectDir, context.Project, recipe.Dataset);
-        var hashes = HashCache(context.Store, layout.Root);
         var fb = new FingerprintBuilder(Name, SchemaVersion)
             .AddCanonical("dataset", recipe.Dataset)
             .Add("recipe:training.train_batch_size", recipe.Training.TrainBatchSize.ToString(CultureInfo.InvariantCulture))
             .Add("recipe:training.seed", recipe.Training.Seed.ToString(CultureInfo.InvariantCulture))
             .Add("image_algorithm", ImageProcessingSettings.AlgorithmVersion.ToString(CultureInfo.InvariantCulture));
+        // A missing dataset folder is Run's error to report (with the fix); the plan just shows the stage as stale.
+        var root = DatasetDiscovery.DatasetRoot(context.ProjectDir, recipe.Dataset);
+        if (!Directory.Exists(root)) return fb.Add("input:dataset", "missing").Build();
+        var layout = DatasetDiscovery.Discover(context.ProjectDir, context.Project, recipe.Dataset);
+        var hashes = HashCache(context.Store, layout.Root);
         foreach (var subset in layout.Subsets)
         {
             foreach (var image in subset.Images) fb.Add("input:" + image.RelativePath, hashes.Sha256(image));

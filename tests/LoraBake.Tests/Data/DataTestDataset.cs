@@ -32,7 +32,8 @@ internal static class DataTestDataset
         ["dup_b.png"] = ("skipped", "duplicate of dup_a.png"),
         ["café_ñ_猫.png"] = ("used", null),
         ["nocaption.png"] = ("used", null),
-        ["truncated.png"] = ("skipped", "cannot decode"),
+        ["truncated.png"] = ("skipped", "truncated PNG"),
+        ["truncated.jpg"] = ("skipped", "truncated JPEG"),
         ["empty.jpg"] = ("skipped", "empty file"),
         ["fake.png"] = ("skipped", "not an image"),
         ["bomb.png"] = ("skipped", "60000x60000"),
@@ -80,6 +81,8 @@ internal static class DataTestDataset
         using (var nc = Halves(64, 64, Blue, Blue)) Write("nocaption.png", Png(nc));
         var good = Png(square);
         Write("truncated.png", good[..(good.Length / 2)]);
+        var goodJpeg = Jpeg(square);
+        Write("truncated.jpg", goodJpeg[..^10]);
         Write("empty.jpg", []);
         Caption("fake.png", "this is not a picture");
         Write("bomb.png", PngBomb());

@@ -43,7 +43,7 @@ public class ProcessStageTests
         using var f = new Fixture();
         var outcome = f.Run(MakeRecipe());
         Assert.True(outcome.Ran);
-        Assert.Equal(20, f.Stage.LastCounters!.Processed); // 21 files with image extensions, dup_b not processed twice
+        Assert.Equal(21, f.Stage.LastCounters!.Processed); // 22 files with image extensions, dup_b not processed twice
         var json = File.ReadAllText(Path.Combine(f.Repo.Layout.OutputDir("proj"), "dataset.json"));
         using var doc = JsonDocument.Parse(json);
         var images = doc.RootElement.GetProperty("images").EnumerateArray().ToList();
@@ -104,14 +104,14 @@ public class ProcessStageTests
     {
         using var f = new Fixture();
         f.Run(MakeRecipe());
-        Assert.Equal(20, f.Stage.LastCounters!.Processed);
+        Assert.Equal(21, f.Stage.LastCounters!.Processed);
 
         // Nothing changed: the stage is up to date and does not run.
         Assert.False(f.Run(MakeRecipe()).Ran);
 
         // A setting that does not touch pixels: the stage runs, every image comes from the cache, no file is re-read.
         Assert.True(f.Run(MakeRecipe(batch: 2)).Ran);
-        Assert.Equal(new ProcessCounters(0, 20, 0), f.Stage.LastCounters);
+        Assert.Equal(new ProcessCounters(0, 21, 0), f.Stage.LastCounters);
 
         // Edit one image: only it is processed again.
         var messy = Path.Combine(f.Dataset, "messy.png");
@@ -120,11 +120,11 @@ public class ProcessStageTests
         var edited = f.Run(MakeRecipe(batch: 2));
         Assert.True(edited.Ran);
         Assert.Equal(1, f.Stage.LastCounters!.Processed);
-        Assert.Equal(19, f.Stage.LastCounters.CacheHits);
+        Assert.Equal(20, f.Stage.LastCounters.CacheHits);
 
         // Another resolution: every image again.
         f.Run(MakeRecipe(batch: 2, resolution: 768));
-        Assert.Equal(20, f.Stage.LastCounters!.Processed);
+        Assert.Equal(21, f.Stage.LastCounters!.Processed);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public class ProcessStageTests
     {
         using var f = new Fixture();
         var e = Assert.Throws<UserError>(() => f.Run(MakeRecipe(strict: true)));
-        foreach (var name in new[] { "truncated.png", "empty.jpg", "fake.png", "bomb.png", ".DS_Store", "notes.md", "ghost.txt" })
+        foreach (var name in new[] { "truncated.png", "truncated.jpg", "empty.jpg", "fake.png", "bomb.png", ".DS_Store", "notes.md", "ghost.txt" })
             Assert.Contains(name, e.Message);
         Assert.DoesNotContain("dup_b.png", e.Message);
         Assert.Contains("strict", e.Message);
