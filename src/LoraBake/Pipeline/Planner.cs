@@ -29,7 +29,7 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
                 throw new InvalidOperationException($"stage {stage.Name} depends on {string.Join(", ", missingDeps)}, which come later or do not exist");
             var blocked = stage.DependsOn.Select(d => byName[d]).FirstOrDefault(d => d.Fingerprint == null);
             if (stage is UnavailableStage)
-                p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, "not available yet in this version of LoraBake", null, stage.DependsOn, stage, null);
+                p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, "not available yet", null, stage.DependsOn, stage, null);
             else if (blocked != null)
                 p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, $"needs {blocked.Name}, which is not available yet", null, stage.DependsOn, stage, null);
             else

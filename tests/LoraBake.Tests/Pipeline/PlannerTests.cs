@@ -118,7 +118,7 @@ public class PlannerTests
         var e = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Process", false));
         Assert.Contains("needs Download, which is not built (no cached output)", e.Message);
         var u = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Train-Epoch-01", false));
-        Assert.Equal("stage Train-Epoch-01 of project p is not available yet in this version of LoraBake.", u.Message);
+        Assert.Equal("stage Train-Epoch-01 of project p is not available yet in this version of LoraBake; see `lorabake plan` for the stages that are.", u.Message);
         var n = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Bake", false));
         Assert.Contains("has no stage 'Bake'", n.Message);
     }
