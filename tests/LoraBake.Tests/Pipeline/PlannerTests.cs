@@ -48,6 +48,9 @@ public class PlannerTests
 
         var forced = planner.Build("p", TestCatalog.Recipe(), ["process"]);
         Assert.Equal((StageStatus.Fresh, StageStatus.Stale, "forced"), (forced.Stages[0].Status, forced.Stages[1].Status, forced.Stages[1].Reason));
+        var unknown = planner.Build("p", TestCatalog.Recipe(), ["Bake"]);
+        Assert.Contains("--force=Bake: no stage of that name", unknown.Warnings.Single());
+        Assert.All(planner.Build("p", TestCatalog.Recipe(), ["all"]).Stages.Take(2), s => Assert.Equal("forced", s.Reason));
         Assert.Equal((1, 1), (download.Runs, process.Runs));
     }
 
