@@ -8,7 +8,7 @@ $env:DOTNET_NOLOGO = '1'
 
 dotnet tool restore | Out-Null
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet -clp:NoSummary -clp:ErrorsOnly
+dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet "-clp:NoSummary;ErrorsOnly"
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 dotnet cake build/build.cake @args
 exit $LASTEXITCODE

@@ -7,5 +7,5 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_
 
 dotnet tool restore >/dev/null
 # One build per run; every Cake task then runs the built program (no per-task rebuild).
-dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet -clp:NoSummary -clp:ErrorsOnly
+dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet "-clp:NoSummary;ErrorsOnly"
 exec dotnet cake build/build.cake "$@"

@@ -10,9 +10,13 @@ app.Configure(config =>
     config.PropagateExceptions();
     config.AddCommand<DoctorCommand>("doctor");
     config.AddCommand<NewCommand>("new");
+    config.AddCommand<TokenizeCommand>("tokenize");
     config.AddCommand<PlanCommand>("plan");
     config.AddCommand<RunStageCommand>("run-stage");
     config.AddCommand<DownloadCommand>("download");
     config.AddCommand<CleanCommand>("clean");
+    config.AddCommand<InspectCommand>("inspect");
+    config.AddCommand<ProcessCommand>("process");
+    config.AddBranch("bench", bench => bench.AddCommand<BenchProcessCommand>("process"));
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

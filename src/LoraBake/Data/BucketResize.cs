@@ -9,9 +9,10 @@ namespace LoraBake.Data;
 /// Resize-then-crop to a bucket, kohya's trim_and_resize_if_required. Kernel choice follows kohya's
 /// resize_image: an area filter when both sides shrink (cv2.INTER_AREA there), Lanczos otherwise.
 /// For the area filter we use ImageSharp's Box resampler: when shrinking, ImageSharp widens the kernel by
-/// the scale factor, so Box becomes an average over the source pixels under each destination pixel — exact
-/// INTER_AREA for integer ratios, and within one source pixel's weight of it at the footprint edges
-/// otherwise. It runs in ImageSharp's vectorised engine, which a hand-written area average would not.
+/// the scale factor, so Box becomes an average over the source pixels under each destination pixel — the
+/// block average INTER_AREA gives for integer ratios (tested); for other ratios a source pixel counts whole
+/// when its centre lies under the destination pixel, where INTER_AREA weights it by the fraction covered.
+/// It runs in ImageSharp's vectorised resize engine, which a hand-written area average would not.
 /// </summary>
 public static class BucketResize
 {

@@ -8,7 +8,8 @@ namespace LoraBake.Data;
 /// Finds the images, captions and subsets of projects/NAME/dataset (or `dataset.path`):
 /// images directly in the folder form one subset (class tokens = project name, num_repeats); each subfolder is a
 /// subset, kohya's `N_name` folders with N repeats and `name` as class tokens, other folders with num_repeats
-/// and the project name. Explicit `dataset.subsets` replace discovery. Hidden files, other file types and
+/// and the project name. Explicit `dataset.subsets` (paths relative to the project folder, like `dataset.path`)
+/// replace discovery; report paths stay relative to the dataset folder. Hidden files, other file types and
 /// deeper folders are skipped and listed; captions whose image is missing are orphans.
 /// </summary>
 public static partial class DatasetDiscovery
@@ -38,12 +39,12 @@ public static partial class DatasetDiscovery
             for (var i = 0; i < settings.Subsets.Count; i++)
             {
                 var s = settings.Subsets[i];
-                var dir = Path.GetFullPath(Path.Combine(root, s.Path));
+                var dir = Path.GetFullPath(Path.Combine(projectDir, s.Path));
                 if (!Directory.Exists(dir))
-                    throw new UserError($"dataset.subsets[{i}].path: folder {dir} does not exist (paths are relative to {root}). Fix the path or remove the subset.");
+                    throw new UserError($"dataset.subsets[{i}].path: folder {dir} does not exist (paths are relative to the project folder {projectDir}). Fix the path or remove the subset.");
                 var folder = Path.GetFileName(dir.TrimEnd(Path.DirectorySeparatorChar));
                 var m = KohyaFolder().Match(folder);
-                var subset = ScanFolder(root, dir, folder, settings, skipped, orphans, descend: false,
+                var subset = ScanFolder(root, dir, folder, settings, skipped, orphans, subfoldersAreSubsets: false,
                     numRepeats: s.NumRepeats ?? settings.NumRepeats,
                     classTokens: s.ClassTokens ?? (m.Success ? m.Groups[2].Value : projectName),
                     captionExtension: s.CaptionExtension ?? settings.CaptionExtension,
@@ -56,7 +57,7 @@ public static partial class DatasetDiscovery
         }
         else
         {
-            var top = ScanFolder(root, root, Path.GetFileName(root.TrimEnd(Path.DirectorySeparatorChar)), settings, skipped, orphans, descend: true,
+            var top = ScanFolder(root, root, Path.GetFileName(root.TrimEnd(Path.DirectorySeparatorChar)), settings, skipped, orphans, subfoldersAreSubsets: true,
                 settings.NumRepeats, projectName, settings.CaptionExtension, settings.FlipAug, settings.ShuffleTags, settings.ActivationTags, false);
             if (top.Images.Count > 0) subsets.Add(top);
             foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
@@ -64,7 +65,7 @@ public static partial class DatasetDiscovery
                 var folder = Path.GetFileName(dir);
                 if (folder.StartsWith('.')) { skipped.Add(new SkippedFile(Rel(root, dir) + "/", "hidden folder")); continue; }
                 var m = KohyaFolder().Match(folder);
-                var sub = ScanFolder(root, dir, folder, settings, skipped, orphans, descend: false,
+                var sub = ScanFolder(root, dir, folder, settings, skipped, orphans, subfoldersAreSubsets: false,
                     m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : settings.NumRepeats,
                     m.Success ? m.Groups[2].Value : projectName,
                     settings.CaptionExtension, settings.FlipAug, settings.ShuffleTags, settings.ActivationTags, false);
@@ -77,7 +78,7 @@ public static partial class DatasetDiscovery
     }
 
     private static DatasetSubset ScanFolder(string root, string dir, string name, DatasetSettings settings,
-        List<SkippedFile> skipped, List<string> orphans, bool descend,
+        List<SkippedFile> skipped, List<string> orphans, bool subfoldersAreSubsets,
         int numRepeats, string classTokens, string captionExtension, bool flipAug, bool shuffleTags, int activationTags, bool isReg)
     {
         var images = new List<DatasetFile>();
@@ -94,7 +95,7 @@ public static partial class DatasetDiscovery
             else if (captionExtension.Length > 0 && fileName.EndsWith(captionExtension, StringComparison.Ordinal)) captionFiles[fileName[..^captionExtension.Length]] = df;
             else skipped.Add(new SkippedFile(rel, ext.Length == 0 ? "not an image (no extension)" : $"not an image ({ext.ToLowerInvariant()})"));
         }
-        if (!descend)
+        if (!subfoldersAreSubsets)
         {
             foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
                 skipped.Add(new SkippedFile(Rel(root, sub) + "/", "nested folder (only one level of subset folders is read)"));

@@ -187,7 +187,7 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
         IReadOnlyList<string> fallback = Tags.Split(subset.ClassTokens);
         if (!subset.Captions.TryGetValue(image.RelativePath, out var captionFile))
         {
-            lock (warnings) warnings.Add($"{image.RelativePath}: no caption file ({subset.CaptionExtension}); using the class tokens \"{subset.ClassTokens}\"");
+            warnings.Add($"{image.RelativePath}: no caption file ({subset.CaptionExtension}); using the class tokens \"{subset.ClassTokens}\"");
             return (fallback, "class_tokens");
         }
         var line = Tags.ReadFirstLine(File.ReadAllBytes(captionFile.FullPath));

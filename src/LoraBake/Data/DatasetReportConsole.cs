@@ -9,7 +9,8 @@ public static class DatasetReportConsole
     public static void Write(IAnsiConsole console, DatasetReport r, ProcessCounters? counters = null)
     {
         var inv = CultureInfo.InvariantCulture;
-        var summary = new Table().Title($"[bold]dataset {Markup.Escape(r.Project)}[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned());
+        var summary = new Table().Title($"[bold]dataset {Markup.Escape(r.Project)}[/]").HideHeaders()
+            .AddColumn("item").AddColumn(new TableColumn("value").RightAligned());
         summary.AddRow("images used", r.UsedCount.ToString(inv));
         summary.AddRow("files skipped", r.SkippedCount.ToString(inv));
         summary.AddRow("duplicate groups", r.Duplicates.Count.ToString(inv));

@@ -31,7 +31,8 @@ public static class ImageDecoding
         {
             info = Image.Identify(bytes, out format);
         }
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidOperationException or ArgumentException or IOException)
+        // Any decoder failure on a damaged file is that file's problem, not the run's (memory exhaustion excepted).
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ImageRejectedException($"unreadable image header ({e.Message.TrimEnd('.')})");
         }
@@ -49,12 +50,14 @@ public static class ImageDecoding
     public static Image<Rgb24> DecodeRgb(byte[] bytes, Rgb24 background, long maxImagePixels)
     {
         var header = Identify(bytes, maxImagePixels);
+        if (ImageCompleteness.Truncation(header.Format, bytes) is { } truncated)
+            throw new ImageRejectedException($"truncated {header.Format} ({truncated}); the file is incomplete, re-export or re-download it");
         Image<Rgba32> rgba;
         try
         {
             rgba = Image.Load<Rgba32>(bytes);
         }
-        catch (Exception e) when (e is ImageFormatException or NotSupportedException or InvalidOperationException or ArgumentException or IOException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new ImageRejectedException($"cannot decode {header.Format} ({e.Message.TrimEnd('.')})");
         }

@@ -15,8 +15,9 @@ public static class ImageProcessor
     {
         ColorType = PngColorType.Rgb,
         BitDepth = PngBitDepth.Bit8,
-        // Level 3 is within a few percent of the default's size and markedly faster; this is a cache, not an archive.
-        CompressionLevel = PngCompressionLevel.Level3,
+        // Level 1 with adaptive filters: within ~2% of level 3's size at about half its time (measured on 576×448
+        // photo-like images); this is a cache, not an archive.
+        CompressionLevel = PngCompressionLevel.Level1,
         FilterMethod = PngFilterMethod.Adaptive,
         ChunkFilter = PngChunkFilter.ExcludeAll,
     };

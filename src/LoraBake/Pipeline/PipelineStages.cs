@@ -11,8 +11,11 @@ public static class PipelineStages
 {
     public static StageCatalog CreateCatalog()
     {
+        BuiltinModels.Register(LoraBake.Models.TinySd1.Name, LoraBake.Models.TinySd1.Write, LoraBake.Models.TinySd1.Version);
         var catalog = new StageCatalog { EpochCount = EpochCount };
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
+        catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
+        catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0));
         return catalog;
     }
 

@@ -8,9 +8,12 @@ namespace LoraBake.Recipes;
 /// of the property), converting each value by the property's type and checking it against
 /// <see cref="RecipeRules"/>. Every problem is recorded; binding never stops at the first.
 /// </summary>
-internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiagnostic> errors, List<RecipeDiagnostic> warnings)
+internal sealed partial class RecipeBinder(Func<string, string> display, List<RecipeDiagnostic> errors, List<RecipeDiagnostic> warnings)
 {
     static readonly NullabilityInfoContext Nullability = new();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\[\d+\]")]
+    private static partial System.Text.RegularExpressions.Regex ListIndex();
 
     /// <summary>Where each bound key was written, so later cross-field checks can point at it.</summary>
     public Dictionary<string, YNode> Places { get; } = new();
@@ -37,7 +40,7 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
                 continue;
             }
             Places[keyPath] = value;
-            var ruleKey = System.Text.RegularExpressions.Regex.Replace(keyPath, @"\[\d+\]", "[]");
+            var ruleKey = ListIndex().Replace(keyPath, "[]");
             if (!TryConvert(prop, value, keyPath, ruleKey, out var converted)) continue;
             if (RecipeRules.ByPath.TryGetValue(ruleKey, out var rule))
             {
@@ -53,6 +56,7 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
 
     static string UnknownKey(string key, IEnumerable<string> valid, string section)
     {
+        if (key == "<<") return "YAML merge keys (<<) are not supported; share settings with a preset in recipes/ and extends:";
         if (KeyNames.Closest(key, valid) is { } near) return $"unknown key; did you mean {near}?";
         if (KeyNames.KohyaNames.TryGetValue(key, out var ours)) return $"unknown key; the sd-scripts/colab setting {key} is {ours} here";
         foreach (var (name, type) in RecipeLoader.Sections)
@@ -75,7 +79,7 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
         }
         if (ruleKey == "evaluation.epochs" && node is YSequence epochSeq)
         {
-            var list = ConvertList(epochSeq, typeof(int), keyPath);
+            var list = ConvertList(epochSeq.Items, typeof(int), keyPath);
             if (list == null) return false;
             value = string.Join(",", list.Cast<int>());
             return true;
@@ -112,8 +116,6 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
         value = one;
         return true;
     }
-
-    List<object>? ConvertList(YSequence seq, Type itemType, string keyPath) => ConvertList(seq.Items, itemType, keyPath);
 
     List<object>? ConvertList(IReadOnlyList<YNode> items, Type itemType, string keyPath)
     {
@@ -179,7 +181,7 @@ internal sealed class RecipeBinder(Func<string, string> display, List<RecipeDiag
             var match = names.FirstOrDefault(n => n.Equals(text, StringComparison.OrdinalIgnoreCase));
             if (match != null) return Enum.Parse(t, match);
             var near = KeyNames.Closest(text, names.Select(n => n.ToLowerInvariant()));
-            Error(s, keyPath, $"\"{s.Value}\" is not one of {string.Join(", ", names.Select(n => n.ToLowerInvariant() == n ? n : n))}{(near == null ? "" : $"; did you mean {names.First(n => n.ToLowerInvariant() == near)}?")}");
+            Error(s, keyPath, $"\"{s.Value}\" is not one of {string.Join(", ", names)}{(near == null ? "" : $"; did you mean {names.First(n => n.ToLowerInvariant() == near)}?")}");
             return null;
         }
         throw new InvalidOperationException($"no YAML conversion for {t}");

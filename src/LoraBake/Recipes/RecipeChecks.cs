@@ -28,6 +28,8 @@ internal sealed class RecipeChecks(Recipe recipe, string projectDir, IReadOnlyDi
             Error("training.lr_scheduler_number", $"{RecipeRules.Show(t.LrSchedulerNumber)} is not allowed with polynomial; it is the power, use a number above 0 (1 is linear)");
         if (t.LrScheduler == "constant" && t.LrWarmupRatio > 0)
             Warn("training.lr_warmup_ratio", "is ignored with the constant scheduler (the colab drops it too); use constant_with_warmup to warm up");
+        if (t.Optimizer == "AdamW8bit")
+            Warn("training.optimizer", "AdamW8bit runs as AdamW (32-bit optimizer state) here; results match closely, memory use is higher");
         if (t.Optimizer == "Prodigy" && t.UnetLr < 0.1)
             Warn("training.unet_lr", $"{RecipeRules.Show(t.UnetLr)} is very low for Prodigy, which adapts the step size itself; use about 1.0 (the colab uses 0.5)");
         if (t.PreferredUnit == PreferredUnit.Steps && t.HowMany > RecipeLoader.ColabStepLimit)

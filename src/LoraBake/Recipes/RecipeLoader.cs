@@ -80,8 +80,9 @@ public static class RecipeLoader
             errors.Add(new(Display(tree.File), tree.Line, tree.Column, "", "a recipe is a mapping with sections model:, dataset:, training:, network:, evaluation:"));
         }
 
-        var check = new RecipeChecks(recipe, Path.GetDirectoryName(path)!, binder.Places, Display, errors, warnings);
-        check.Run();
+        // Without a readable file the checks would only comment on defaults.
+        if (tree != null)
+            new RecipeChecks(recipe, Path.GetDirectoryName(path)!, binder.Places, Display, errors, warnings).Run();
         errors.Sort(ByPlace);
         warnings.Sort(ByPlace);
         return new RecipeLoadResult(errors.Count == 0 ? recipe : null, errors, warnings);
@@ -163,14 +164,17 @@ public static class RecipeLoader
         return parent is YMapping parentMap ? Merge(parentMap, child) : child;
     }
 
-    /// <summary>Child over parent, key by key; mappings merge recursively, anything else (lists too) replaces.</summary>
+    /// <summary>
+    /// Child over parent, key by key; mappings merge recursively, anything else (lists too) replaces. An empty
+    /// section in the child (`training:` with every line commented out) keeps the parent's section.
+    /// </summary>
     internal static YMapping Merge(YMapping parent, YMapping child)
     {
         var entries = new List<YEntry>();
         foreach (var p in parent.Entries)
         {
             var c = child.Find(p.Key.Value);
-            if (c == null) entries.Add(p);
+            if (c == null || (p.Value is YMapping && c.Value is YScalar { IsNull: true })) entries.Add(p);
             else if (p.Value is YMapping pm && c.Value is YMapping cm) entries.Add(new YEntry(c.Key, Merge(pm, cm)));
             else entries.Add(c);
         }

@@ -80,8 +80,8 @@ internal static class RecipeRules
         ["network.conv_dim"] = IntRange(1, 64),
         ["network.conv_alpha"] = DoubleRange(1, 64),
 
-        ["evaluation.prompts"] = v => v is IReadOnlyList<string> { Count: 0 } ? Err("[]", "needs at least one prompt") : Ok(v),
-        ["evaluation.seeds"] = v => v is IReadOnlyList<long> { Count: 0 } ? Err("[]", "needs at least one seed") : Ok(v),
+        ["evaluation.prompts"] = v => v is IReadOnlyList<string> { Count: 0 } ? new(v, "is empty; write at least one prompt") : Ok(v),
+        ["evaluation.seeds"] = v => v is IReadOnlyList<long> { Count: 0 } ? new(v, "is empty; write at least one seed") : Ok(v),
         ["evaluation.sampler"] = v => v is string s
             ? SamplerAliases.TryGetValue(s.Trim(), out var name) ? Ok(name)
                 : Err(v, $"is not a supported sampler; use one of {string.Join(", ", Samplers)} (or the webui names \"Euler a\", \"Euler\", \"DDIM\", \"DPM++ 2M Karras\"){Hint(s, Samplers)}")
@@ -91,7 +91,7 @@ internal static class RecipeRules
         ["evaluation.width"] = ImageSide,
         ["evaluation.height"] = ImageSide,
         ["evaluation.weights"] = v => v is IReadOnlyList<double> ws && ws.FirstOrDefault(w => w < 0 || w > 2, double.NaN) is var bad && !double.IsNaN(bad)
-            ? Err(bad, "is out of range; LoRA weights must be 0–2") : v is IReadOnlyList<double> { Count: 0 } ? Err("[]", "needs at least one weight") : Ok(v),
+            ? Err(bad, "is out of range; LoRA weights must be 0–2") : v is IReadOnlyList<double> { Count: 0 } ? new(v, "is empty; write at least one weight") : Ok(v),
         ["evaluation.epochs"] = EvaluationEpochs,
     };
 
@@ -149,8 +149,6 @@ internal static class RecipeRules
     {
         if (v is not string s) return Ok(v);
         var name = Optimizers.FirstOrDefault(o => o.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase));
-        if (name == "AdamW8bit")
-            return new RuleResult(name, Warning: "AdamW8bit runs as AdamW (32-bit optimizer state) here; results match closely, memory use is higher");
         if (name != null) return Ok(name);
         if (UnsupportedOptimizers.Any(o => o.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase)))
             return Err(v, $"is not supported yet; use one of {string.Join(", ", Optimizers)}");

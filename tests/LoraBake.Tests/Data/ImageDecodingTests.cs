@@ -85,8 +85,14 @@ public class ImageDecodingTests
         var png = Png(halves);
         Assert.Contains("empty", Assert.Throws<ImageRejectedException>(() => ImageDecoding.DecodeRgb([], White, 1 << 20)).Reason);
         Assert.Contains("not an image", Assert.Throws<ImageRejectedException>(() => ImageDecoding.DecodeRgb("hello, I am text"u8.ToArray(), White, 1 << 20)).Reason);
-        var truncated = png[..(png.Length / 2)];
-        Assert.Throws<ImageRejectedException>(() => ImageDecoding.DecodeRgb(truncated, White, 1 << 20));
+        // ImageSharp itself decodes cut-off JPEG, BMP and WebP files without complaint; each must still be refused.
+        foreach (var (name, whole) in new[] { ("PNG", png), ("JPEG", Jpeg(halves)), ("BMP", Bmp(halves)), ("Webp", Webp(halves)) })
+        {
+            using (ImageDecoding.DecodeRgb(whole, White, 1 << 20)) { }
+            var cut = whole[..^10]; // cut inside the pixel data (a cut inside the header is refused too, as unreadable)
+            var e = Assert.Throws<ImageRejectedException>(() => ImageDecoding.DecodeRgb(cut, White, 1 << 20));
+            Assert.StartsWith($"truncated {name}", e.Reason);
+        }
     }
 
     [Fact]
@@ -113,6 +119,24 @@ public class ImageDecodingTests
         Assert.Equal(new Rgb24(30, 30, 220), outImg[570, 100]);
         // Deterministic bytes.
         Assert.Equal(result.Png, ImageProcessor.Process(Png(src), settings).Png);
+    }
+
+    [Fact]
+    public void Box_downscale_by_an_integer_ratio_is_the_block_average()
+    {
+        // cv2.INTER_AREA for a 2× shrink averages each 2×2 block; the Box kernel must do the same.
+        using var src = new Image<Rgb24>(8, 4);
+        for (var y = 0; y < 4; y++)
+            for (var x = 0; x < 8; x++) src[x, y] = new Rgb24((byte)(x * 30 + y * 4), (byte)(y * 60), (byte)(x * y * 8));
+        using var img = src.Clone();
+        BucketResize.Apply(img, new BucketAssignment(new Size2(4, 2), new Size2(4, 2), 0, 0));
+        for (var y = 0; y < 2; y++)
+            for (var x = 0; x < 4; x++)
+            {
+                var block = new[] { src[2 * x, 2 * y], src[2 * x + 1, 2 * y], src[2 * x, 2 * y + 1], src[2 * x + 1, 2 * y + 1] };
+                var mean = new Rgb24((byte)Math.Round(block.Average(p => p.R)), (byte)Math.Round(block.Average(p => p.G)), (byte)Math.Round(block.Average(p => p.B)));
+                AssertNear(mean, img[x, y], 1);
+            }
     }
 
     [Fact]

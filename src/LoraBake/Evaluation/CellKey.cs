@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using LoraBake.Pipeline;
+
+namespace LoraBake.Evaluation;
+
+/// <summary>
+/// The cache key of one render: SHA-256 (lower-case hex) of this canonical UTF-8 text, one `name=value` line
+/// per field, in this order, each ending in "\n":
+/// <code>
+/// lorabake-cell-v1
+/// model=&lt;model identity&gt;        the base model's hash plus anything else the renderer depends on
+/// lora=&lt;LoRA file sha256&gt;|baseline
+/// weight=&lt;R-format double&gt;|none   (none for the baseline)
+/// prompt=&lt;JSON string&gt;
+/// negative=&lt;JSON string&gt;
+/// seed=&lt;integer&gt;
+/// sampler=&lt;JSON string&gt;
+/// steps=&lt;integer&gt;
+/// cfg=&lt;R-format double&gt;
+/// width=&lt;integer&gt;
+/// height=&lt;integer&gt;
+/// </code>
+/// Strings are JSON-encoded so no value can forge a line; doubles use .NET's round-trip "R" form. The key
+/// depends only on the render, not on its place in a grid, so adding an epoch or a weight adds keys and keeps
+/// every existing one, and the baseline renders once however many rows show it.
+/// </summary>
+public static class CellKey
+{
+    public const string Version = "lorabake-cell-v1";
+
+    public static string Canonical(string modelIdentity, string? loraSha256, RenderRequest r)
+    {
+        if (r.IsBaseline != (loraSha256 is null))
+            throw new ArgumentException(r.IsBaseline ? "A baseline render has no LoRA file." : "A LoRA render needs its file's hash.");
+        var sb = new StringBuilder();
+        void Line(string name, string value) => sb.Append(name).Append('=').Append(value).Append('\n');
+        sb.Append(Version).Append('\n');
+        Line("model", Json(modelIdentity));
+        Line("lora", loraSha256 ?? "baseline");
+        Line("weight", r.IsBaseline ? "none" : Num(r.Weight));
+        Line("prompt", Json(r.Prompt));
+        Line("negative", Json(r.NegativePrompt));
+        Line("seed", r.Seed.ToString(CultureInfo.InvariantCulture));
+        Line("sampler", Json(r.Sampler));
+        Line("steps", r.Steps.ToString(CultureInfo.InvariantCulture));
+        Line("cfg", Num(r.Cfg));
+        Line("width", r.Width.ToString(CultureInfo.InvariantCulture));
+        Line("height", r.Height.ToString(CultureInfo.InvariantCulture));
+        return sb.ToString();
+    }
+
+    /// <param name="modelIdentity">The base model's SHA-256, joined with anything else that changes pixels (VAE hash, clip skip).</param>
+    /// <param name="loraSha256">The epoch file's SHA-256; null for the baseline.</param>
+    public static string Compute(string modelIdentity, string? loraSha256, RenderRequest r) =>
+        Hashing.Sha256Text(Canonical(modelIdentity, loraSha256, r));
+
+    static string Json(string s) => JsonSerializer.Serialize(s);
+    static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,22 @@
+using LoraBake.Pipeline;
+using LoraBake.Pipeline.Download;
+using LoraBake.Recipes;
+
+namespace LoraBake.Models;
+
+/// <summary>Where the files of a downloaded model are: the checkpoint and its tokenizer.</summary>
+public static class ModelFiles
+{
+    /// <summary>The checkpoint file of a Download entry: a store blob, or the .safetensors inside a generated folder.</summary>
+    public static string Checkpoint(DownloadedModel model, string downloadEntryDir, ArtifactStore store)
+    {
+        var path = model.Path(downloadEntryDir, store);
+        if (!Directory.Exists(path)) return path;
+        return Directory.EnumerateFiles(path, "*.safetensors").Concat(Directory.EnumerateFiles(path, "*.ckpt")).Order(StringComparer.Ordinal).FirstOrDefault()
+               ?? throw new InvalidDataException($"{path}: the model folder has no .safetensors or .ckpt file");
+    }
+
+    /// <summary>The recipe's `model.tokenizer` (relative to the project), else null (= the tokenizer/ folder beside the checkpoint).</summary>
+    public static string? TokenizerDir(Recipe recipe, string projectDir, string checkpoint) =>
+        recipe.Model.Tokenizer is { } t ? Path.GetFullPath(Path.Combine(projectDir, t)) : Sd1Model.DefaultTokenizerDir(checkpoint);
+}

@@ -1,0 +1,62 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace LoraBake.Networks;
+
+/// <summary>
+/// kohya's LoRAModule (<c>networks/lora.py</c>): <c>y = W·x + up(down(x))·multiplier·alpha/dim</c>.
+/// Linear: down <c>[r,in]</c>, up <c>[out,r]</c>. Conv2d: down keeps the layer's kernel, stride,
+/// padding and dilation <c>[r,in,kh,kw]</c>; up is 1×1 <c>[out,r,1,1]</c>. down is
+/// kaiming_uniform(a=√5), up zeros, so a new module changes nothing.
+/// </summary>
+public sealed class LoRAModule : NetworkModule
+{
+    private readonly Module<Tensor, Tensor> lora_down;
+    private readonly Module<Tensor, Tensor> lora_up;
+
+    public LoRAModule(string loraName, TargetLayer target, bool isTextEncoder, int dim, double alpha, ScalarType dtype = ScalarType.Float32)
+        : base(loraName, target, isTextEncoder, dim, alpha)
+    {
+        var device = target.Weight.device;
+        if (target.IsConv)
+        {
+            lora_down = Conv2d(target.InFeatures, dim, target.Kernel, stride: (target.Stride[0], target.Stride[1]),
+                padding: (target.Padding[0], target.Padding[1]), dilation: (target.Dilation[0], target.Dilation[1]),
+                bias: false, device: device, dtype: dtype);
+            lora_up = Conv2d(dim, target.OutFeatures, (1, 1), bias: false, device: device, dtype: dtype);
+        }
+        else
+        {
+            lora_down = Linear(target.InFeatures, dim, hasBias: false, device: device, dtype: dtype);
+            lora_up = Linear(dim, target.OutFeatures, hasBias: false, device: device, dtype: dtype);
+        }
+        register_module("lora_down", lora_down);
+        register_module("lora_up", lora_up);
+        using (no_grad())
+        {
+            init.kaiming_uniform_(Down, a: Math.Sqrt(5));
+            init.zeros_(Up);
+        }
+    }
+
+    /// <summary><c>lora_down.weight</c>.</summary>
+    public Parameter Down => lora_down.get_parameter("weight")!;
+    /// <summary><c>lora_up.weight</c>.</summary>
+    public Parameter Up => lora_up.get_parameter("weight")!;
+
+    protected override ScalarType ParameterDtype => Down.dtype;
+
+    protected override Tensor DeltaOutput(Tensor x, double factor) => lora_up.call(lora_down.call(x)) * factor;
+
+    /// <summary>up ∘ down as a weight: <c>up@down</c> for Linear and 1×1, <c>einsum("or,rikl->oikl")</c> for k×k.</summary>
+    public override Tensor RawDeltaWeight()
+    {
+        var up = Up.flatten(1);                      // [out, r]
+        var down = Down;
+        if (!Target.IsConv) return up.matmul(down);
+        var w = up.matmul(down.flatten(1));          // [out, in·kh·kw]
+        return w.reshape(Target.OutFeatures, Target.InFeatures, Target.Kernel.H, Target.Kernel.W);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LoraBake.Data;
+using LoraBake.Models;
+using LoraBake.Models.Text;
+using LoraBake.Models.Vae;
+using LoraBake.Networks;
+using LoraBake.Recipes;
+using LoraBake.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LoraBake.Training;
+
+/// <summary>What one epoch needs besides the model: the data, the schedule, where the last epoch left off.</summary>
+public sealed record EpochInputs(
+    Recipe Recipe, ProcessedIndex Index, EpochSchedule Schedule, int Epoch, string? PreviousStateDir, LatentCache Latents);
+
+/// <summary>
+/// Trains one epoch of a LoRA/LoCon/LoHa network on a frozen SD 1.x model, kohya's step (trainer-spec §2.4):
+/// cached latents × 0.18215, ε ~ N(0, I) plus noise_offset, t ~ U{0..999}, x_t = √ᾱ x₀ + √(1−ᾱ) ε, ε-prediction
+/// L2 loss per sample, min-SNR-γ weights, max_grad_norm clipping, one LR-scheduler step per optimizer step.
+/// Every random draw comes from generators keyed by (seed, epoch), so an epoch re-run after a crash is
+/// bit-identical to the uninterrupted one.
+/// </summary>
+public sealed class EpochTrainer(Sd1Model model, Action<string> log)
+{
+    public sealed record Result(TrainingState State, double MeanLoss, TimeSpan Elapsed, int Steps);
+
+    public Result Run(EpochInputs input, string outputDir)
+    {
+        var (recipe, index, schedule, epoch) = (input.Recipe, input.Index, input.Schedule, input.Epoch);
+        var t = recipe.Training;
+        var n = recipe.Network;
+        bool trainText = t.TextEncoderLr > 0;
+
+        using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, ToNetworkType(n.LoraType),
+            n.NetworkDim, n.NetworkAlpha, n.ConvDim, n.ConvAlpha);
+        var groups = network.ParamGroups(t.UnetLr, trainText ? t.TextEncoderLr : 0, t.UnetLr);
+        using var optimizer = OptimizerFactory.Create(t.Optimizer, groups, new OptimizerArgs(t.OptimizerArgs), log);
+
+        int globalStep = 0;
+        var loss = new StringBuilder(LossHeader);
+        if (input.PreviousStateDir is { } prev)
+        {
+            var previous = TrainingState.Read(prev);
+            globalStep = previous.GlobalStep;
+            var weights = TrainingState.ReadNetwork(prev);
+            network.Load(weights, Path.Combine(prev, TrainingState.NetworkFile));
+            foreach (var w in weights.Values) w.Dispose();
+            var (tensors, json) = TrainingState.ReadOptimizer(prev);
+            optimizer.LoadState(tensors, json);
+            foreach (var w in tensors.Values) w.Dispose();
+            loss.Clear().Append(TrainingState.ReadLoss(prev));
+        }
+        else if (t.ContinueFromLora is { } lora)
+        {
+            var weights = Models.Checkpoints.SafetensorsFile.Open(lora).Load(dtype: ScalarType.Float32);
+            network.Load(weights, lora);
+            foreach (var w in weights.Values) w.Dispose();
+        }
+
+        var batches = schedule.BatchesOf(epoch);
+        var encoder = new PromptEncoder(model.Tokenizer, model.TextEncoder);
+        var noise = NoiseSchedule.StableDiffusion;
+        var parameters = groups.SelectMany(g => g.Params).ToList();
+        using var generator = new Generator(EpochSeed(t.Seed, epoch));
+        var clock = Stopwatch.StartNew();
+        double sum = 0, ema = double.NaN;
+        int done = 0;
+        if (trainText) model.TextEncoder.train(); else model.TextEncoder.eval();
+        model.Unet.train();
+
+        foreach (var batch in batches)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.SetLrMultiplier(schedule.Lr.Multiplier(globalStep));
+
+            var latents = stack(batch.Samples.Select(s => input.Latents.Get(index.Images[s.ImageIndex].PngSha256, Flip(s, epoch, t.Seed, index))).ToArray())
+                .mul(AutoencoderKL.ScalingFactor);
+            var captions = batch.Samples.Select(s => Caption(index, s, epoch, t.Seed)).ToList();
+            Tensor context;
+            if (trainText) context = encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
+            else using (no_grad()) context = encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
+
+            var eps = randn(latents.shape, generator: generator);
+            if (t.NoiseOffset > 0) eps = eps + t.NoiseOffset * randn([latents.shape[0], latents.shape[1], 1, 1], generator: generator);
+            var timesteps = randint(0, noise.NumTrainTimesteps, [latents.shape[0]], dtype: ScalarType.Int64, generator: generator);
+            var noisy = noise.AddNoise(latents, eps, timesteps);
+
+            var pred = model.Unet.forward(noisy, timesteps, context).to(ScalarType.Float32);
+            var perSample = nn.functional.mse_loss(pred, eps, nn.Reduction.None).mean([1, 2, 3]);
+            if (t.MinSnrGamma is { } gamma) perSample = perSample * MinSnr.Weights(noise, timesteps, gamma);
+            var stepLoss = perSample.mean();
+            double value = stepLoss.item<float>();
+            if (!double.IsFinite(value))
+                throw new UserError($"overcooked: the loss became {(double.IsNaN(value) ? "NaN" : "infinite")} at epoch {epoch} step {globalStep + 1}; " +
+                                    "lower unet_lr or repeats, or use an earlier epoch. Every earlier epoch is kept.");
+            stepLoss.backward();
+            nn.utils.clip_grad_norm_(parameters, t.MaxGradNorm);
+            optimizer.Step();
+            optimizer.ZeroGrad();
+
+            double lrUnet = groups.FirstOrDefault(g => g.Name == "unet")?.Lr ?? 0;
+            double lrText = groups.FirstOrDefault(g => g.Name == "text_encoder")?.Lr ?? 0;
+            var ts = timesteps.data<long>().ToArray();
+            loss.Append(string.Create(CultureInfo.InvariantCulture, $"{globalStep + 1},{epoch},{value:R},{lrUnet:R},{lrText:R},{string.Join(' ', ts)}\n"));
+            globalStep++;
+            done++;
+            sum += value;
+            ema = double.IsNaN(ema) ? value : 0.9 * ema + 0.1 * value;
+            Report(epoch, schedule, done, batches.Count, ema, lrUnet, clock.Elapsed);
+        }
+
+        var state = new TrainingState(epoch, globalStep);
+        var net = network.StateDict(ScalarType.Float32);
+        TrainingState.Save(outputDir, state, net, optimizer.SaveState(), loss.ToString());
+        foreach (var x in net.Values) x.Dispose();
+        network.Remove();
+        return new Result(state, done > 0 ? sum / done : double.NaN, clock.Elapsed, done);
+    }
+
+    public const string LossHeader = "step,epoch,loss,lr_unet,lr_te,timestep\n";
+
+    static ulong EpochSeed(long seed, int epoch) => new DeterministicRng(seed, epoch, 0x6E6F6973 /* "nois" */).NextUInt64() >> 1;
+
+    static bool Flip(TrainingSample s, int epoch, long seed, ProcessedIndex index) =>
+        index.Images[s.ImageIndex].FlipAug && new DeterministicRng(seed, epoch, s.SampleId, 0x666C6970 /* "flip" */).NextDouble() < 0.5;
+
+    static string Caption(ProcessedIndex index, TrainingSample s, int epoch, long seed)
+    {
+        var img = index.Images[s.ImageIndex];
+        return CaptionBuilder.Build(img.Tags, epoch, s.SampleId,
+            new CaptionSettings(img.ActivationTags, img.ShuffleTags, index.CaptionDropoutRate, index.CaptionTagDropoutRate, seed));
+    }
+
+    public static Networks.NetworkType ToNetworkType(Recipes.NetworkType t) => t switch
+    {
+        Recipes.NetworkType.LoRA => Networks.NetworkType.LoRA,
+        Recipes.NetworkType.LoCon => Networks.NetworkType.LoCon,
+        _ => Networks.NetworkType.LoHa,
+    };
+
+    private DateTime _lastReport = DateTime.MinValue;
+
+    void Report(int epoch, EpochSchedule schedule, int done, int total, double ema, double lr, TimeSpan elapsed)
+    {
+        bool last = done == total;
+        if (!last && (DateTime.UtcNow - _lastReport).TotalSeconds < 2) return;
+        _lastReport = DateTime.UtcNow;
+        double perStep = elapsed.TotalSeconds / Math.Max(1, done);
+        var epochEta = TimeSpan.FromSeconds(perStep * (total - done));
+        int remainingRun = schedule.TotalSteps - ((epoch - 1) * schedule.StepsPerEpoch + done);
+        var runEta = TimeSpan.FromSeconds(perStep * Math.Max(0, remainingRun));
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {epoch}/{schedule.Epochs} step {done}/{total} | {1 / perStep:0.00} it/s | loss {ema:0.0000} | lr {lr:0.###e+0} | eta epoch {epochEta:mm\\:ss}, run {runEta:hh\\:mm\\:ss}"));
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using LoraBake.Data;
+using LoraBake.Models;
+using LoraBake.Pipeline;
+using LoraBake.Pipeline.Download;
+using LoraBake.Recipes;
+using static TorchSharp.torch;
+
+namespace LoraBake.Training;
+
+/// <summary>
+/// Train-Epoch-NN: one epoch as one cached stage. Its fingerprint chains the previous epoch's, the processed
+/// dataset's and the base model's (the planner adds those), the training and network settings, and the
+/// learning rates of exactly this epoch's steps: extending a constant-LR run reuses the finished epochs,
+/// while a cosine run, whose curve depends on the total, starts over. How many epochs there are, how often
+/// files are saved and in which precision are not inputs of an epoch: they belong to <see cref="TrainExportStage"/>.
+/// </summary>
+public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
+{
+    public int Epoch { get; } = epoch;
+    public string Name { get; } = StageCatalog.EpochStageName(epoch, totalEpochs);
+    public int SchemaVersion => 1;
+    public IReadOnlyList<string> DependsOn { get; } = epoch == 1
+        ? [StageCatalog.Download, StageCatalog.Process]
+        : [StageCatalog.Download, StageCatalog.Process, StageCatalog.EpochStageName(epoch - 1, totalEpochs)];
+
+    public string? PreviousStage => Epoch == 1 ? null : DependsOn[^1];
+
+    public Fingerprint ComputeFingerprint(StageContext context)
+    {
+        var t = context.Recipe.Training;
+        var fb = new FingerprintBuilder("Train-Epoch", SchemaVersion)
+            .Add("epoch", Epoch.ToString(CultureInfo.InvariantCulture))
+            .AddCanonical("training", EpochSettings(t))
+            .AddCanonical("network", context.Recipe.Network)
+            .Add("torch", TorchSharp.torch.__version__);
+        // The LR of each step needs the real steps per epoch, known once the dataset is processed. Before
+        // that the Process stage is stale, and so is this epoch, whatever this component says.
+        var process = context.Upstream.GetValueOrDefault(StageCatalog.Process);
+        var indexPath = process?.EntryDirectory is { } dir ? Path.Combine(dir, ProcessedIndex.FileName) : null;
+        if (indexPath != null && File.Exists(indexPath))
+        {
+            var schedule = new EpochSchedule(ProcessedIndex.Read(indexPath), t);
+            fb.Add("lr", string.Join(",", schedule.LrMultipliersOf(Epoch).Select(m => m.ToString("R", CultureInfo.InvariantCulture))));
+        }
+        else fb.Add("lr", "pending: the dataset is not processed yet");
+        return fb.Build();
+    }
+
+    /// <summary>The training settings an epoch's state depends on (not how many epochs follow, nor export settings).</summary>
+    public static object EpochSettings(TrainingSettings t) => t with
+    {
+        HowMany = 0, PreferredUnit = PreferredUnit.Epochs, SaveEveryNEpochs = 0, KeepOnlyLastNEpochs = 0, SavePrecision = "",
+        LrScheduler = "", LrSchedulerNumber = 0, LrWarmupRatio = 0,
+    };
+
+    public void Run(StageContext context, EntryWriter output)
+    {
+        var recipe = context.Recipe;
+        var index = ProcessedIndex.Read(Path.Combine(context.UpstreamDirectory(StageCatalog.Process), ProcessedIndex.FileName));
+        var schedule = new EpochSchedule(index, recipe.Training);
+        var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
+        var model = DownloadedModel.Load(downloadDir) ?? throw new InvalidDataException($"{downloadDir}: the Download entry has no model.json");
+        var vae = DownloadedModel.Load(downloadDir, "vae");
+        string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
+
+        context.Log($"{Name}: loading {model.Source} ({model.FileName})");
+        var dtype = FrozenDtype(recipe.Training.MixedPrecision);
+        using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
+            ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint), dtype);
+        var latents = new LatentCache(context.Store, model.Sha256 + "+" + (vae?.Sha256 ?? "builtin-vae"), () => sd.Vae);
+        var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
+
+        var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents), output.Directory);
+        context.Log(string.Create(CultureInfo.InvariantCulture,
+            $"{Name}: {result.Steps} steps in {result.Elapsed.TotalSeconds:0.0}s, mean loss {result.MeanLoss:0.0000} (latents: {latents.Encoded} encoded, {latents.Hits} cached)"));
+    }
+
+    /// <summary>The dtype the frozen base weights are held in. auto = fp32 on CPU (see the training note's bf16 measurement).</summary>
+    public static ScalarType FrozenDtype(string mixedPrecision) => mixedPrecision switch
+    {
+        "bf16" => ScalarType.BFloat16,
+        "fp16" => ScalarType.Float16,
+        _ => ScalarType.Float32,
+    };
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.Json;
+using LoraBake.Data;
+using LoraBake.Models.Checkpoints;
+using LoraBake.Networks;
+using LoraBake.Pipeline;
+using LoraBake.Pipeline.Download;
+using LoraBake.Recipes;
+using static TorchSharp.torch;
+
+namespace LoraBake.Training;
+
+/// <summary>
+/// Train-Export: turns the epochs' fp32 network states into the files the user keeps — NAME-NN.safetensors
+/// every save_every_n_epochs (and the last), the last keep_only_last_n_epochs of them, in save_precision, with
+/// kohya's ss_* / modelspec metadata and sshs hashes — plus loss.csv. Kept apart from the epochs so that
+/// changing how files are saved never retrains anything. Timestamps in the metadata are written as 0 so
+/// that a rebuild gives byte-identical files.
+/// </summary>
+public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IStage
+{
+    public const string StageName = "Train-Export";
+    public string Name => StageName;
+    public int SchemaVersion => 1;
+    public IReadOnlyList<string> DependsOn { get; } =
+        [StageCatalog.Download, StageCatalog.Process, .. epochs.Select(e => e.Name)];
+
+    public Fingerprint ComputeFingerprint(StageContext context)
+    {
+        var t = context.Recipe.Training;
+        return new FingerprintBuilder(Name, SchemaVersion)
+            .Add("output_name", context.Recipe.Name)
+            .AddCanonical("save", new { t.SaveEveryNEpochs, t.KeepOnlyLastNEpochs, t.SavePrecision })
+            .AddCanonical("recipe", context.Recipe with { Evaluation = new EvaluationSettings() })
+            .Build();
+    }
+
+    /// <summary>Epoch numbers whose file is written: every save_every_n_epochs (0 = only the last) and the last; then the last keep_only_last_n_epochs (0 = all).</summary>
+    public static IReadOnlyList<int> KeptEpochs(int total, int saveEvery, int keepLast)
+    {
+        var saved = Enumerable.Range(1, total).Where(e => e == total || (saveEvery > 0 && e % saveEvery == 0)).ToList();
+        return keepLast > 0 && saved.Count > keepLast ? saved.GetRange(saved.Count - keepLast, keepLast) : saved;
+    }
+
+    public static string FileName(string project, int epoch, int total) =>
+        $"{project}-{epoch.ToString(total >= 100 ? "000" : "00", CultureInfo.InvariantCulture)}.safetensors";
+
+    public void Run(StageContext context, EntryWriter output)
+    {
+        var recipe = context.Recipe;
+        var t = recipe.Training;
+        var publish = Path.Combine(output.Directory, Materializer.PublishDir);
+        Directory.CreateDirectory(publish);
+        var info = Info(context);
+        var start = KohyaMetadata.Build(info);
+        var dtype = t.SavePrecision switch { "fp16" => ScalarType.Float16, "bf16" => ScalarType.BFloat16, _ => ScalarType.Float32 };
+        var kept = KeptEpochs(epochs.Count, t.SaveEveryNEpochs, t.KeepOnlyLastNEpochs);
+        foreach (var e in kept)
+        {
+            var dir = context.UpstreamDirectory(epochs[e - 1].Name);
+            var state = TrainingState.Read(dir);
+            var weights = SafetensorsFile.Open(Path.Combine(dir, TrainingState.NetworkFile)).Load(dtype: dtype);
+            var meta = KohyaMetadata.ForSave(start, info, e, state.GlobalStep, savedAt: 0);
+            var name = FileName(recipe.Name, e, epochs.Count);
+            KohyaMetadata.Save(Path.Combine(publish, name), weights, meta);
+            foreach (var w in weights.Values) w.Dispose();
+            context.Log($"{Name}: {name} (epoch {e}, {state.GlobalStep} steps, {t.SavePrecision})");
+        }
+        if (epochs.Count > 0)
+            File.Copy(Path.Combine(context.UpstreamDirectory(epochs[^1].Name), TrainingState.LossFile), Path.Combine(publish, TrainingState.LossFile));
+        RemoveStaleExports(context.Layout.OutputDir(context.Project), recipe.Name, kept.Select(e => FileName(recipe.Name, e, epochs.Count)).ToHashSet());
+    }
+
+    // keep_only_last_n_epochs: older NAME-NN files from earlier builds of this project leave output/.
+    static void RemoveStaleExports(string outputDir, string project, HashSet<string> keep)
+    {
+        if (!Directory.Exists(outputDir)) return;
+        foreach (var f in Directory.EnumerateFiles(outputDir, project + "-*.safetensors"))
+        {
+            var name = Path.GetFileName(f);
+            var number = name[(project.Length + 1)..^".safetensors".Length];
+            if (number.Length >= 2 && number.All(char.IsAsciiDigit) && !keep.Contains(name)) File.Delete(f);
+        }
+    }
+
+    KohyaTrainingInfo Info(StageContext context)
+    {
+        var recipe = context.Recipe;
+        var t = recipe.Training;
+        var n = recipe.Network;
+        var processDir = context.UpstreamDirectory(StageCatalog.Process);
+        var index = ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName));
+        var report = JsonSerializer.Deserialize<DatasetReport>(
+            File.ReadAllText(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")), DatasetReport.Json)!;
+        var schedule = new EpochSchedule(index, t);
+        var model = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download))!;
+        var vae = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download), "vae");
+        var type = EpochTrainer.ToNetworkType(n.LoraType);
+        var optimizerArgs = t.OptimizerArgs.Count > 0 ? "(" + string.Join(",", t.OptimizerArgs) + ")" : "()";
+        var subsets = report.Subsets.Select(s => new KohyaSubsetInfo(
+            Path.GetFileName(s.Dir.TrimEnd('/')) is { Length: > 0 } d ? d : s.Name, s.Images, s.NumRepeats, s.FlipAug,
+            recipe.Dataset.ShuffleTags, recipe.Dataset.ActivationTags, ClassTokens: s.ClassTokens, IsReg: s.IsReg)).ToList();
+        var dataset = new KohyaDatasetInfo(t.TrainBatchSize, recipe.Dataset.Resolution, recipe.Dataset.Resolution, recipe.Dataset.EnableBucket,
+            recipe.Dataset.EffectiveMinBucketReso, recipe.Dataset.EffectiveMaxBucketReso, subsets,
+            report.TagFrequency.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, int>)kv.Value),
+            report.StepsPerEpoch.PerBucket.Select(kv => kv.Key.Split('x')).Zip(report.StepsPerEpoch.PerBucket.Values)
+                .Select(p => new KohyaBucket(int.Parse(p.First[0], CultureInfo.InvariantCulture), int.Parse(p.First[1], CultureInfo.InvariantCulture), p.Second.Samples)).ToList());
+        return new KohyaTrainingInfo
+        {
+            OutputName = recipe.Name, NetworkType = type, NetworkDim = n.NetworkDim, NetworkAlpha = n.NetworkAlpha,
+            ConvDim = type == Networks.NetworkType.LoRA ? null : n.ConvDim, ConvAlpha = type == Networks.NetworkType.LoRA ? null : n.ConvAlpha,
+            LearningRate = t.UnetLr, UnetLr = t.UnetLr, TextEncoderLr = t.TextEncoderLr,
+            LrScheduler = t.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
+            Optimizer = OptimizerDescription(t.Optimizer) + optimizerArgs,
+            NumEpochs = schedule.Epochs, MaxTrainSteps = schedule.TotalSteps, NumBatchesPerEpoch = schedule.StepsPerEpoch,
+            Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF),
+            ClipSkip = t.ClipSkip, MaxTokenLength = t.MaxTokenLength == 75 ? null : t.MaxTokenLength,
+            MixedPrecision = t.MixedPrecision, NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
+            MaxGradNorm = t.MaxGradNorm, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
+            ImplementationVersion = "lorabake/" + FingerprintBuilder.LoraBakeVersion,
+            SdModelName = model.FileName, NewSdModelHash = model.Sha256, VaeName = vae?.FileName, NewVaeHash = vae?.Sha256,
+        };
+    }
+
+    static string OptimizerDescription(string optimizer) => optimizer switch
+    {
+        "Lion" => "lion_pytorch.lion_pytorch.Lion",
+        "Prodigy" => "prodigyopt.prodigy.Prodigy",
+        _ => "torch.optim.adamw.AdamW",
+    };
+}
+

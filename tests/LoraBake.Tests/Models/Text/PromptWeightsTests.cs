@@ -1,0 +1,71 @@
+using LoraBake.Models.Text;
+using LoraBake.Runtime;
+using static TorchSharp.torch;
+
+namespace LoraBake.Tests.Models.Text;
+
+public class PromptWeightsTests
+{
+    static void AssertParse(string prompt, params (string Text, double Weight)[] expected)
+    {
+        var actual = PromptWeights.Parse(prompt);
+        Assert.Equal(expected.Length, actual.Count);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i].Text, actual[i].Text);
+            Assert.Equal(expected[i].Weight, actual[i].Weight, 12);
+        }
+    }
+
+    // The cases of webui's parse_prompt_attention docstring.
+    [Fact] public void PlainText() => AssertParse("normal text", ("normal text", 1.0));
+    [Fact] public void RoundBrackets() => AssertParse("an (important) word", ("an ", 1.0), ("important", 1.1), (" word", 1.0));
+    [Fact] public void Unbalanced() => AssertParse("(unbalanced", ("unbalanced", 1.1));
+    [Fact] public void Escapes() => AssertParse(@"\(literal\]", ("(literal]", 1.0));
+    [Fact] public void MergesEqualWeights() => AssertParse("(unnecessary)(parens)", ("unnecessaryparens", 1.1));
+
+    [Fact]
+    public void Nesting() => AssertParse("a (((house:1.3)) [on] a (hill:0.5), sun, (((sky))).",
+        ("a ", 1.0), ("house", 1.5730000000000004), (" ", 1.1), ("on", 1.0), (" a ", 1.1), ("hill", 0.55),
+        (", sun, ", 1.1), ("sky", 1.4641000000000006), (".", 1.1));
+
+    [Fact] public void SquareBrackets() => AssertParse("[[dim]] x", ("dim", 1 / 1.1 / 1.1), (" x", 1.0));
+    [Fact] public void ExplicitWeightWithSpaces() => AssertParse("(cat : 0.8 ) dog", ("cat ", 0.8), (" dog", 1.0));
+    [Fact] public void ColonOutsideBrackets() => AssertParse("a:1.2) b", ("a:1.2) b", 1.0));
+    [Fact] public void EscapedBackslash() => AssertParse(@"a\\b", ("a\\b", 1.0));
+    [Fact] public void Empty() => AssertParse("", ("", 1.0));
+
+    [Fact]
+    public void Break() => AssertParse("a BREAK b", ("a", 1.0), ("BREAK", -1), ("b", 1.0));
+
+    [Fact]
+    public void BreakIsCaseSensitiveAndWholeWord() => AssertParse("a break bBREAK", ("a break bBREAK", 1.0));
+
+    [Fact]
+    public void BreakCanBeDisabled()
+    {
+        var f = PromptWeights.Parse("a BREAK b", allowBreak: false);
+        Assert.Equal([new WeightedFragment("a BREAK b", 1.0)], f);
+    }
+
+    [Fact]
+    public void BadNumberIsAUserError()
+    {
+        var e = Assert.Throws<UserError>(() => PromptWeights.Parse("(cat:1.2.3)"));
+        Assert.Contains("1.2.3", e.Message);
+    }
+
+    [Fact]
+    public void OriginalEmphasisRestoresTheMean()
+    {
+        using var z = arange(1, 13, dtype: ScalarType.Float32).reshape(1, 3, 4);
+        using var w = tensor(new float[] { 1f, 2f, 0.5f }, [1, 3]);
+        using var result = PromptWeights.ApplyOriginalEmphasis(z, w);
+        Assert.Equal(z.mean().item<float>(), result.mean().item<float>(), 4);
+        // Row ratios follow the weights.
+        var r = result.data<float>().ToArray();
+        var x = z.data<float>().ToArray();
+        Assert.Equal(2.0, r[4] / x[4] / (r[0] / x[0]), 5);
+        Assert.Equal(0.5, r[8] / x[8] / (r[0] / x[0]), 5);
+    }
+}

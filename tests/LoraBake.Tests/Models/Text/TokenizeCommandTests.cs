@@ -1,0 +1,44 @@
+using System.Text.Json;
+using LoraBake.Cli.Commands;
+using LoraBake.Runtime;
+
+namespace LoraBake.Tests.Models.Text;
+
+public class TokenizeCommandTests
+{
+    [Fact]
+    public void JsonListsIdsTokensAndChunks()
+    {
+        var output = new StringWriter();
+        int rc = TokenizeCommand.Run(new TokenizeCommand.Settings
+        {
+            Prompt = "A photo of a CAT", Tokenizer = TextTestPaths.TokenizerDir, Json = true,
+        }, output);
+        Assert.Equal(0, rc);
+        using var doc = JsonDocument.Parse(output.ToString());
+        Assert.Equal([320, 1125, 539, 320, 2368], doc.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(["a</w>", "photo</w>", "of</w>", "a</w>", "cat</w>"],
+            doc.RootElement.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(1, doc.RootElement.GetProperty("chunks").GetInt32());
+    }
+
+    [Fact]
+    public void TextShowsChunksAndTheCut()
+    {
+        var output = new StringWriter();
+        var prompt = string.Join(" ", Enumerable.Repeat("word", 80));
+        TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = prompt, Tokenizer = TextTestPaths.TokenizerDir }, output);
+        var text = output.ToString();
+        Assert.Contains("80 tokens", text);
+        Assert.Contains("chunk 1: 75 tokens", text);
+        Assert.Contains("chunk 2: 5 tokens: word word word word word", text);
+        Assert.Contains("5 tokens after it are dropped", text);
+    }
+
+    [Fact]
+    public void MissingTokenizerIsAUserError()
+    {
+        var e = Assert.Throws<UserError>(() => TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = "x" }, new StringWriter()));
+        Assert.Contains("--tokenizer", e.Message);
+    }
+}

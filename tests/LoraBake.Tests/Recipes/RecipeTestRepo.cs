@@ -1,0 +1,51 @@
+using LoraBake.Runtime;
+
+namespace LoraBake.Tests.Recipes;
+
+/// <summary>A throwaway repository in a temp folder: recipes/ holds copies of the real presets, projects/ is empty.</summary>
+public sealed class RecipeTestRepo : IDisposable
+{
+    public RepoLayout Layout { get; }
+
+    public RecipeTestRepo(bool withPresets = true)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "lorabake-recipes-" + Guid.NewGuid().ToString("N")[..12]);
+        Layout = new RepoLayout(root);
+        Directory.CreateDirectory(Layout.RecipesDir);
+        Directory.CreateDirectory(Layout.ProjectsDir);
+        if (withPresets)
+            foreach (var f in Directory.GetFiles(PresetsDir, "*.yaml"))
+                File.Copy(f, Path.Combine(Layout.RecipesDir, Path.GetFileName(f)));
+    }
+
+    /// <summary>The repository's own recipes/ folder (found by walking up from the test binaries).</summary>
+    public static string PresetsDir
+    {
+        get
+        {
+            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "recipes", "base.yaml"))) return Path.Combine(d.FullName, "recipes");
+            throw new InvalidOperationException("recipes/base.yaml not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public string WriteProject(string name, string yaml)
+    {
+        var dir = Layout.ProjectDir(name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Layout.RecipePath(name), yaml);
+        return Layout.RecipePath(name);
+    }
+
+    public string WriteRecipe(string name, string yaml)
+    {
+        var path = Path.Combine(Layout.RecipesDir, name + ".yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Layout.Root, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace LoraBake.Tests.Sampling;
+
+/// <summary>Finds ../shared/goldens from the test binary and reads golden safetensors with their metadata.</summary>
+internal static class SamplingTestPaths
+{
+    public static string Goldens { get; } = FindGoldens();
+
+    public static string Golden(params string[] parts) => Path.Combine([Goldens, .. parts]);
+
+    static string FindGoldens()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "shared", "goldens");
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException($"no shared/goldens above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>All tensors of a golden file (caller disposes) and its <c>__metadata__</c>.</summary>
+    public static (Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata) Load(string path)
+    {
+        var tensors = Safetensors.LoadStateDict(path);
+        using var f = File.OpenRead(path);
+        var lengthBytes = new byte[8];
+        f.ReadExactly(lengthBytes);
+        var header = new byte[BitConverter.ToUInt64(lengthBytes)];
+        f.ReadExactly(header);
+        using var json = JsonDocument.Parse(header);
+        var metadata = new Dictionary<string, string>();
+        if (json.RootElement.TryGetProperty("__metadata__", out var m))
+            foreach (var p in m.EnumerateObject()) metadata[p.Name] = p.Value.GetString() ?? "";
+        return (tensors, metadata);
+    }
+
+    public static void DisposeAll(Dictionary<string, Tensor> tensors)
+    {
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+
+    /// <summary>Largest |a − b|, for messages and tolerance checks.</summary>
+    public static double MaxAbsDiff(Tensor a, Tensor b)
+    {
+        using var d = (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max();
+        return d.item<double>();
+    }
+}
