@@ -6,7 +6,7 @@ namespace LoraBake.Tests.Training;
 
 public class TrainStageTests
 {
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void A_build_killed_mid_epoch_resumes_to_byte_identical_files()
     {
         using var reference = new TrainProject();
@@ -33,7 +33,7 @@ public class TrainStageTests
             Assert.Equal(File.ReadAllBytes(reference.Output(file)), File.ReadAllBytes(killed.Output(file)));
     }
 
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void Export_carries_kohya_metadata_and_reloads_to_the_trained_tensors()
     {
         using var project = new TrainProject();
@@ -57,7 +57,7 @@ public class TrainStageTests
         Assert.Equal(13, loss.Length); // header + 2 epochs × 6 steps
     }
 
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void Extending_a_constant_lr_run_reuses_the_finished_epochs()
     {
         using var project = new TrainProject();
@@ -69,7 +69,7 @@ public class TrainStageTests
         Assert.True(project.Run("Train-Epoch-03").Ran);
     }
 
-    [Fact]
+    [Fact, Trait("Category", "Slow")]
     public void A_nan_loss_stops_training_with_the_guides_words_and_keeps_earlier_epochs()
     {
         using var project = new TrainProject();
