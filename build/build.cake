@@ -7,6 +7,7 @@
 //   ./build.sh --target=Download --force=Download      rerun one stage even if it is up to date ("all": every stage)
 //   ./build.sh --target=Clean --project=demo           remove output/demo and its cache entries
 //   ./build.sh --target=Test                           the test suite (Release)
+//   ./build.sh --target=Bench [--size=sd15] [--train]  benchmarks (images/s, UNet GFLOP/s, train step)
 #load "lorabake.cake"
 
 var target = Argument("target", "Plan");
@@ -53,6 +54,14 @@ Task("Plan")
 Task("Clean")
     .Description("Remove output/PROJECT and the project's cache entries that no other project uses.")
     .Does(() => lorabake.Execute("clean", "--project", project));
+
+Task("Bench")
+    .Description("Benchmarks: image processing (images/s) and the model stack (--size=tiny|sd15, default tiny; add --train for a training step).")
+    .Does(() =>
+    {
+        lorabake.Execute("bench", "process", "--count", Argument("count", "200"));
+        lorabake.Execute("bench", "model", "--size", Argument("size", "tiny"), HasArgument("train") ? "--train" : null);
+    });
 
 Task("Test")
     .Description("Run the test suite (Release).")
