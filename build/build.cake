@@ -8,6 +8,10 @@
 //   ./build.sh --target=Clean --project=demo           remove output/demo and its cache entries
 //   ./build.sh --target=Test                           the test suite (Release)
 //   ./build.sh --target=Bench [--size=sd15] [--train]  benchmarks (images/s, UNet GFLOP/s, train step)
+//   ./build.sh --target=Nightly                        every project: Evaluate if available, else Train; failures reported at the end
+//   ./build.sh --target=Train --project=all            any pipeline target over every project under projects/
+//   ./build.sh --target=Verify --project=demo          rebuild from scratch in a temp store, compare with lorabake.lock
+//   ./build.sh --target=LockDiff --project=demo        which stages of lorabake.lock changed since HEAD (--base=REV), and why
 #load "lorabake.cake"
 
 var target = Argument("target", "Plan");
@@ -19,7 +23,14 @@ var repoRoot = MakeAbsolute(Directory(".."));
 var lorabake = new LoraBakeCli(Context, repoRoot);
 
 var pipelineTargets = new[] { "Download", "Process", "Train", "Evaluate" };
-if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
+var allProjects = project.Equals("all", StringComparison.OrdinalIgnoreCase);
+if (allProjects && pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
+{
+    // Many projects: `lorabake build` runs each one's stale stages in order, goes on after a failed project
+    // and exits non-zero at the end if any failed (one Cake task per stage would stop at the first failure).
+    Task(target).Does(() => lorabake.Execute("build", "--project", "all", "--target", target));
+}
+else if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
 {
     var plan = lorabake.Plan(project, force);
     foreach (var stage in plan.Stages)
@@ -46,6 +57,20 @@ if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
     foreach (var stage in plan.Stages.Where(s => s.Name.StartsWith("Train-", StringComparison.Ordinal))) train.IsDependentOn(stage.Name);
     Task("Evaluate").IsDependentOn(StageTasks.TaskName("Evaluate"));
 }
+
+Task("Nightly")
+    .Description("Every project under projects/ (or --project=NAME), one after another: Evaluate when this build has it, else Train.")
+    .Does(() => lorabake.Execute("build", "--project", HasArgument("project") ? project : "all", "--target", "Nightly"));
+// On GitHub Actions the workflow writes the job summary with `lorabake summary` (testable without Cake);
+// BuildSystem.GitHubActions.IsRunningOnGitHubActions / GitHubActions.Commands.SetStepSummary would do the same from here.
+
+Task("Verify")
+    .Description("Rebuild --project from scratch in a temporary store and compare every output hash with its lorabake.lock; fails on a difference.")
+    .Does(() => lorabake.Execute("verify", "--project", project));
+
+Task("LockDiff")
+    .Description("Say which stages of --project's lorabake.lock changed since --base (default HEAD), and why.")
+    .Does(() => lorabake.Execute("lock-diff", "--project", project, "--base", Argument("base", "HEAD")));
 
 Task("Plan")
     .Description("Show each stage of --project as fresh, stale (and why) or not available yet; runs nothing.")

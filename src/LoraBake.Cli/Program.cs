@@ -17,6 +17,10 @@ app.Configure(config =>
     config.AddCommand<CleanCommand>("clean");
     config.AddCommand<InspectCommand>("inspect");
     config.AddCommand<ProcessCommand>("process");
+    config.AddCommand<BuildCommand>("build");
+    config.AddCommand<VerifyCommand>("verify");
+    config.AddCommand<LockDiffCommand>("lock-diff");
+    config.AddCommand<SummaryCommand>("summary");
     config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); });
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

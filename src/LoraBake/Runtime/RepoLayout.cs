@@ -8,12 +8,16 @@ public sealed record RepoLayout(string Root)
 {
     public string RecipesDir => Path.Combine(Root, "recipes");
     public string ProjectsDir => Path.Combine(Root, "projects");
-    public string StoreDir => Path.Combine(Root, ".lorabake");
-    public string OutputRoot => Path.Combine(Root, "output");
+    /// <summary>The store; another folder for a build that must not share it (lorabake verify).</summary>
+    public string StoreDir { get; init; } = Path.Combine(Root, ".lorabake");
+    public string OutputRoot { get; init; } = Path.Combine(Root, "output");
+    /// <summary>When set, lock files live in LocksRoot/NAME/ instead of the project folder (lorabake verify).</summary>
+    public string? LocksRoot { get; init; }
 
     public string ProjectDir(string project) => Path.Combine(ProjectsDir, project);
     public string RecipePath(string project) => Path.Combine(ProjectDir(project), "project.yaml");
-    public string LockPath(string project) => Path.Combine(ProjectDir(project), "lorabake.lock");
+    public string LockPath(string project) =>
+        Path.Combine(LocksRoot == null ? ProjectDir(project) : Path.Combine(LocksRoot, project), "lorabake.lock");
     public string OutputDir(string project) => Path.Combine(OutputRoot, project);
 
     /// <summary>

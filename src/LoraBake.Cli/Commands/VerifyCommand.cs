@@ -1,0 +1,61 @@
+using System.ComponentModel;
+using LoraBake.Pipeline;
+using LoraBake.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace LoraBake.Cli.Commands;
+
+/// <summary>
+/// `lorabake verify --project NAME`: rebuilds every stage in lorabake.lock from scratch in a temporary store and
+/// output folder and compares fingerprints and output hashes with the lock. Exit 1 on any difference.
+/// </summary>
+[Description("Rebuild the project from scratch in a temporary store and compare every output hash with lorabake.lock; exit 1 on a difference. Never touches .lorabake/, output/NAME or the lock.")]
+public sealed class VerifyCommand : Command<VerifyCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("-p|--project <NAME>")]
+        [Description("The project (a folder under projects/).")]
+        public string Project { get; init; } = "";
+
+        [CommandOption("--work-dir <DIR>")]
+        [Description("Where the scratch store, output and lock go (default: a new folder in the system temp folder, deleted afterwards).")]
+        public string? WorkDir { get; init; }
+
+        [CommandOption("--keep")]
+        [Description("Keep the scratch folder to inspect the rebuilt files.")]
+        public bool Keep { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var (layout, _, _) = ProjectRecipe.Load(settings.Project);
+        var workDir = settings.WorkDir ?? Path.Combine(Path.GetTempPath(), $"lorabake-verify-{settings.Project}-{Guid.NewGuid():N}"[..48]);
+        if (Directory.Exists(workDir) && Directory.EnumerateFileSystemEntries(workDir).Any())
+            throw new UserError($"--work-dir {workDir} is not empty; verify needs an empty folder so nothing cached is reused.");
+        Console.WriteLine($"Rebuilding {settings.Project} from scratch in {workDir}");
+        try
+        {
+            var result = new Verifier(layout, PipelineStages.CreateCatalog).Verify(settings.Project, workDir, line => Console.WriteLine($"  {line}"));
+            if (result.Build.Error != null) Console.Error.WriteLine($"error: the rebuild failed: {result.Build.Error}");
+            if (result.Differences.Count == 0 && result.Build.Succeeded)
+            {
+                Console.WriteLine($"verified: {result.CheckedStages.Count} stage(s) rebuilt from scratch match {RepoRelative(layout, layout.LockPath(settings.Project))} ({string.Join(", ", result.CheckedStages)})");
+                return 0;
+            }
+            var table = new Table().AddColumn("stage").AddColumn("file").AddColumn("expected (lock)").AddColumn("actual (rebuild)");
+            foreach (var d in result.Differences) table.AddRow(Markup.Escape(d.Stage), Markup.Escape(d.File), Markup.Escape(d.Expected), Markup.Escape(d.Actual));
+            AnsiConsole.Write(table);
+            Console.Error.WriteLine($"verify failed: {result.Differences.Count} difference(s) from {RepoRelative(layout, layout.LockPath(settings.Project))}");
+            return 1;
+        }
+        finally
+        {
+            if (settings.Keep) Console.WriteLine($"kept {workDir}");
+            else try { Directory.Delete(workDir, recursive: true); } catch (DirectoryNotFoundException) { }
+        }
+    }
+
+    private static string RepoRelative(RepoLayout layout, string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
+}
