@@ -46,4 +46,38 @@ public class NightlyLockDiffTests
         Assert.Empty(LockDiff.Compare(a, a));
         Assert.Equal("no changes\n", LockDiff.Describe([], markdown: false));
     }
+
+    /// <summary>`lorabake lock-diff` against the committed lock of a real git repository.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Cli_lock_diff_compares_the_working_lock_with_git_head()
+    {
+        using var repo = new PipelineTempRepo();
+        repo.AddProject("p");
+        var lockPath = repo.Layout.LockPath("p");
+        new LockFile("p", [Stage("Train-Epoch-01", Train("0.001"), new() { ["a"] = "1" })]).Write(lockPath);
+        Git(repo.Root, "init", "-q");
+        Git(repo.Root, "add", "-A");
+        Git(repo.Root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "lock");
+        new LockFile("p", [Stage("Train-Epoch-01", Train("0.002"), new() { ["a"] = "1" })]).Write(lockPath);
+
+        var (exit, stdout, stderr) = NightlyBuildTests.Lorabake(repo.Root, "lock-diff", "--project", "p");
+
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("against HEAD", stdout);
+        Assert.Contains("Train-Epoch-01: changed\n  recipe field training.unet_lr changed\n", stdout);
+        (exit, stdout, stderr) = NightlyBuildTests.Lorabake(repo.Root, "lock-diff", "--project", "p", "--base", "no-such-rev");
+        Assert.Equal(1, exit);
+        Assert.Contains("no-such-rev", stderr);
+    }
+
+    private static void Git(string dir, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("git") { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"git {string.Join(' ', args)}: {err}");
+    }
 }

@@ -82,4 +82,32 @@ public class VerifyTests
             new Verifier(repo.Layout, () => TestCatalog.Create().Catalog).Verify("p", Path.Combine(repo.Root, "w")));
         Assert.Contains("lorabake.lock", e.Message);
     }
+
+    /// <summary>The real program and the real Process stage: verify passes, then fails naming the tampered file.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Cli_verify_passes_on_a_fresh_lock_and_fails_on_a_tampered_one()
+    {
+        using var repo = new PipelineTempRepo();
+        var dir = repo.AddProject("p", "model:\n  source: builtin:tiny-sd1\ntraining:\n  how_many: 1\n");
+        var demo = Path.Combine(LoraBake.Tests.Data.DemoDatasetTests.RepoRoot(), "projects", "demo", "dataset");
+        foreach (var f in new[] { "05_white.png", "05_white.txt" }) File.Copy(Path.Combine(demo, f), Path.Combine(dir, "dataset", f));
+        Assert.Equal(0, NightlyBuildTests.Lorabake(repo.Root, "build", "--project", "p", "--target", "Process").Exit);
+        var lockPath = repo.Layout.LockPath("p");
+        var lockText = File.ReadAllText(lockPath);
+
+        var (exit, stdout, stderr) = NightlyBuildTests.Lorabake(repo.Root, "verify", "--project", "p");
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("verified: 1 stage(s)", stdout);
+        Assert.Equal(lockText, File.ReadAllText(lockPath));
+
+        var process = LockFile.Read(lockPath).Find("Process")!;
+        var file = process.Outputs.Keys.Order(StringComparer.Ordinal).First();
+        File.WriteAllText(lockPath, lockText.Replace(process.Outputs[file], new string('f', 64)));
+        (exit, stdout, stderr) = NightlyBuildTests.Lorabake(repo.Root, "verify", "--project", "p");
+        Assert.True(exit == 1, stdout + stderr);
+        Assert.Contains("verify failed: 1 difference(s)", stderr);
+        Assert.Contains(file, stdout);
+        Assert.Contains("ffffffff", stdout);
+    }
 }
