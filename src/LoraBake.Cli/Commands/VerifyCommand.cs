@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using LoraBake.Pipeline;
 using LoraBake.Runtime;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace LoraBake.Cli.Commands;
@@ -44,9 +43,9 @@ public sealed class VerifyCommand : Command<VerifyCommand.Settings>
                 Console.WriteLine($"verified: {result.CheckedStages.Count} stage(s) rebuilt from scratch match {RepoRelative(layout, layout.LockPath(settings.Project))} ({string.Join(", ", result.CheckedStages)})");
                 return 0;
             }
-            var table = new Table().AddColumn("stage").AddColumn("file").AddColumn("expected (lock)").AddColumn("actual (rebuild)");
-            foreach (var d in result.Differences) table.AddRow(Markup.Escape(d.Stage), Markup.Escape(d.File), Markup.Escape(d.Expected), Markup.Escape(d.Actual));
-            AnsiConsole.Write(table);
+            // Plain lines, not a table: full hashes stay on one line in a CI log of any width.
+            foreach (var d in result.Differences)
+                Console.WriteLine($"DIFFERENT {d.Stage} {d.File}\n  expected (lock):    {d.Expected}\n  actual (rebuild):   {d.Actual}");
             Console.Error.WriteLine($"verify failed: {result.Differences.Count} difference(s) from {RepoRelative(layout, layout.LockPath(settings.Project))}");
             return 1;
         }

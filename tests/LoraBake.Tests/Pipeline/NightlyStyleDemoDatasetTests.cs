@@ -5,7 +5,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace LoraBake.Tests.Pipeline;
 
 /// <summary>
-/// projects/style-demo/dataset: four 256×256 pictures in one flat "style" (a fixed three-colour palette, hard
+/// projects/style-demo/dataset: four 512×512 pictures in one flat "style" (a fixed three-colour palette, hard
 /// stripes and discs, no gradients) of different subjects, captioned with the trigger "bakestyle". Drawn here so
 /// the committed files can be reproduced; run with LORABAKE_REGENERATE_STYLE_DEMO=1 to rewrite them.
 /// </summary>
@@ -29,10 +29,11 @@ public class NightlyStyleDemoDatasetTests
         var encoder = new PngEncoder { ColorType = PngColorType.Rgb, BitDepth = PngBitDepth.Bit8, CompressionLevel = PngCompressionLevel.BestCompression, ChunkFilter = PngChunkFilter.ExcludeAll };
         foreach (var (name, tags, pixel) in Scenes)
         {
-            using var image = new Image<Rgb24>(256, 256);
-            for (var y = 0; y < 256; y++)
-                for (var x = 0; x < 256; x++)
-                    image[x, y] = pixel(x, y);
+            // Drawn on a 256 grid and scaled ×2: hard edges, the smallest size the recipe allows (512).
+            using var image = new Image<Rgb24>(512, 512);
+            for (var y = 0; y < 512; y++)
+                for (var x = 0; x < 512; x++)
+                    image[x, y] = pixel(x / 2, y / 2);
             image.Save(Path.Combine(dir, name + ".png"), encoder);
             File.WriteAllText(Path.Combine(dir, name + ".txt"), $"bakestyle, {tags}\n");
         }
