@@ -10,7 +10,7 @@
 //   ./build.sh --target=Bench [--size=sd15] [--train]  benchmarks (images/s, UNet GFLOP/s, train step)
 //   ./build.sh --target=Nightly                        every project: Evaluate if available, else Train; failures reported at the end
 //   ./build.sh --target=Train --project=all            any pipeline target over every project under projects/
-//   ./build.sh --target=Verify --project=demo          rebuild from scratch in a temp store, compare with lorabake.lock
+//   ./build.sh --target=Verify --project=demo          rebuild from scratch in a temp store, compare with lorabake.lock (--stage=A,B: only those)
 //   ./build.sh --target=LockDiff --project=demo        which stages of lorabake.lock changed since HEAD (--base=REV), and why
 #load "lorabake.cake"
 
@@ -66,7 +66,7 @@ Task("Nightly")
 
 Task("Verify")
     .Description("Rebuild --project from scratch in a temporary store and compare every output hash with its lorabake.lock; fails on a difference.")
-    .Does(() => lorabake.Execute("verify", "--project", project));
+    .Does(() => lorabake.Execute("verify", "--project", project, HasArgument("stage") ? "--stage" : null, HasArgument("stage") ? Argument<string>("stage") : null));
 
 Task("LockDiff")
     .Description("Say which stages of --project's lorabake.lock changed since --base (default HEAD), and why.")

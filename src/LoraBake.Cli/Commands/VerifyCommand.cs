@@ -22,6 +22,10 @@ public sealed class VerifyCommand : Command<VerifyCommand.Settings>
         [Description("Where the scratch store, output and lock go (default: a new folder in the system temp folder, deleted afterwards).")]
         public string? WorkDir { get; init; }
 
+        [CommandOption("--stage <STAGE>")]
+        [Description("Check only this stage of the lock (and build what it needs). May be repeated or comma-separated.")]
+        public string[] Stages { get; init; } = [];
+
         [CommandOption("--keep")]
         [Description("Keep the scratch folder to inspect the rebuilt files.")]
         public bool Keep { get; init; }
@@ -36,7 +40,8 @@ public sealed class VerifyCommand : Command<VerifyCommand.Settings>
         Console.WriteLine($"Rebuilding {settings.Project} from scratch in {workDir}");
         try
         {
-            var result = new Verifier(layout, PipelineStages.CreateCatalog).Verify(settings.Project, workDir, line => Console.WriteLine($"  {line}"));
+            var result = new Verifier(layout, PipelineStages.CreateCatalog).Verify(settings.Project, workDir, line => Console.WriteLine($"  {line}"),
+                settings.Stages.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
             if (result.Build.Error != null) Console.Error.WriteLine($"error: the rebuild failed: {result.Build.Error}");
             if (result.Differences.Count == 0 && result.Build.Succeeded)
             {

@@ -17,13 +17,22 @@ public sealed record VerifyResult(string Project, IReadOnlyList<string> CheckedS
 /// </summary>
 public sealed class Verifier(RepoLayout layout, Func<StageCatalog> catalogFactory)
 {
-    public VerifyResult Verify(string project, string workDir, Action<string>? log = null)
+    /// <param name="only">Check only these stages of the lock (and build only what they need); all when null or empty.</param>
+    public VerifyResult Verify(string project, string workDir, Action<string>? log = null, IReadOnlyCollection<string>? only = null)
     {
         log ??= _ => { };
         var lockPath = layout.LockPath(project);
-        var expected = LockFile.Read(lockPath);
-        if (expected.Stages.Count == 0)
-            throw new UserError($"{lockPath}: no stages recorded{(expected.Warnings.Count > 0 ? $" ({expected.Warnings[0]})" : "")}; build the project first (./build.sh --target=Train --project={project}) and commit its lorabake.lock.");
+        var recorded = LockFile.Read(lockPath);
+        if (recorded.Stages.Count == 0)
+            throw new UserError($"{lockPath}: no stages recorded{(recorded.Warnings.Count > 0 ? $" ({recorded.Warnings[0]})" : "")}; build the project first (./build.sh --target=Train --project={project}) and commit its lorabake.lock.");
+        var expected = recorded;
+        if (only is { Count: > 0 })
+        {
+            var unknown = only.Where(o => recorded.Find(o) == null).ToList();
+            if (unknown.Count > 0)
+                throw new UserError($"{lockPath} has no stage {string.Join(", ", unknown)}; its stages are {string.Join(", ", recorded.Stages.Select(s => s.Name))}.");
+            expected = new LockFile(project, recorded.Stages.Where(s => only.Contains(s.Name)));
+        }
 
         var scratch = layout with
         {

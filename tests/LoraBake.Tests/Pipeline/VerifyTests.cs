@@ -74,6 +74,27 @@ public class VerifyTests
     }
 
     [Fact]
+    public void Only_the_named_stages_are_checked_and_only_what_they_need_is_built()
+    {
+        var (repo, _) = BuiltProject();
+        using var _r = repo;
+        var lockPath = repo.Layout.LockPath("p");
+        var lockFile = LockFile.Read(lockPath);
+        var process = lockFile.Find("Process")!;
+        lockFile.With(process with { Outputs = process.Outputs.ToDictionary(o => o.Key, _ => new string('0', 64)) }, ["Download", "Process"]).Write(lockPath);
+        var verifier = new Verifier(repo.Layout, () => TestCatalog.Create().Catalog);
+
+        var download = verifier.Verify("p", Path.Combine(repo.Root, "w1"), only: ["Download"]);
+
+        Assert.True(download.Matches, string.Join("\n", download.Differences));
+        Assert.Equal(["Download"], download.CheckedStages);
+        Assert.Equal(["Download"], download.Build.Stages.Select(s => s.Stage));
+        Assert.False(verifier.Verify("p", Path.Combine(repo.Root, "w2"), only: ["Process"]).Matches);
+        Assert.Contains("no stage Train-Epoch-01", Assert.Throws<LoraBake.Runtime.UserError>(() =>
+            verifier.Verify("p", Path.Combine(repo.Root, "w3"), only: ["Train-Epoch-01"])).Message);
+    }
+
+    [Fact]
     public void A_project_without_a_lock_is_a_user_error()
     {
         using var repo = new PipelineTempRepo();
