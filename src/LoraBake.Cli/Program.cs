@@ -17,6 +17,7 @@ app.Configure(config =>
     config.AddCommand<CleanCommand>("clean");
     config.AddCommand<InspectCommand>("inspect");
     config.AddCommand<ProcessCommand>("process");
+    config.AddCommand<GenerateCommand>("generate");
     config.AddBranch("bench", bench => bench.AddCommand<BenchProcessCommand>("process"));
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));
