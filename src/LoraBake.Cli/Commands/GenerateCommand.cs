@@ -137,7 +137,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
     }
 
     /// <summary>FILE, FILE:W or FILE:TE:UNET; the weights are the trailing numbers (a path may contain ':').</summary>
-    internal static LoraReference ParseLora(string value)
+    public static LoraReference ParseLora(string value)
     {
         var parts = value.Split(':').ToList();
         var weights = new List<double>();
