@@ -129,7 +129,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
             throw new UserError($"project {s.Project}: its base model is not downloaded yet; run `lorabake download --project {s.Project}` first.");
         string checkpoint = ModelFiles.Checkpoint(model, dir, store);
         string? vae = s.Vae ?? DownloadedModel.Load(dir, "vae")?.Path(dir, store);
-        string? tokenizer = s.Tokenizer ?? ModelFiles.TokenizerDir(recipe, layout.ProjectDir(s.Project!), checkpoint);
+        string? tokenizer = s.Tokenizer ?? ModelFiles.TokenizerDir(recipe, layout.ProjectDir(s.Project!), checkpoint, dir);
         // A single file's SHA-256 is already known; webui's hash is its first 10 digits.
         string? hash = model.Folder is null ? model.Sha256[..10] : null;
         return new ModelSource(checkpoint, vae, tokenizer, Path.GetFileNameWithoutExtension(model.FileName), hash,
