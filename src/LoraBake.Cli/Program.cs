@@ -17,6 +17,6 @@ app.Configure(config =>
     config.AddCommand<CleanCommand>("clean");
     config.AddCommand<InspectCommand>("inspect");
     config.AddCommand<ProcessCommand>("process");
-    config.AddBranch("bench", bench => bench.AddCommand<BenchProcessCommand>("process"));
+    config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); });
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

@@ -43,7 +43,7 @@ public static class TinySd1
         using var text = new ClipTextModel(textConfig);
         using var unet = new UNet2DConditionModel(unetConfig);
         using var vae = new AutoencoderKL(VaeConfig);
-        foreach (var m in new nn.Module[] { text, unet, vae }) ResetNorms(m);
+        foreach (var m in new nn.Module[] { text, unet, vae }) GroupNormInit.Reset(m);
 
         var weights = Sd1Checkpoint.ToOriginalLayout(StateDict(unet), StateDict(vae), StateDict(text));
         SafetensorsWriter.Save(Path.Combine(directory, CheckpointFile), weights,
@@ -51,19 +51,6 @@ public static class TinySd1
         File.WriteAllText(Path.Combine(directory, Path.ChangeExtension(CheckpointFile, ".json")), Sidecar(textConfig, unetConfig));
     }
 
-    // TorchSharp 0.107 leaves nn.GroupNorm's affine parameters uninitialised; PyTorch starts them at 1 and 0.
-    static void ResetNorms(nn.Module module)
-    {
-        using var _ = no_grad();
-        foreach (var (_, m) in module.named_modules())
-        {
-            if (m is TorchSharp.Modules.GroupNorm g)
-            {
-                g.weight?.fill_(1);
-                g.bias?.fill_(0);
-            }
-        }
-    }
 
     static Dictionary<string, Tensor> StateDict(nn.Module m) =>
         m.state_dict().Where(kv => !kv.Key.EndsWith("position_ids", StringComparison.Ordinal))

@@ -10,10 +10,17 @@ namespace LoraBake.Pipeline;
 /// </summary>
 public sealed class FingerprintBuilder
 {
-    /// <summary>The program's identity: the informational version of LoraBake.Core (version plus source revision when the build records one).</summary>
-    public static string LoraBakeVersion { get; } =
+    /// <summary>
+    /// The program's identity: LoraBake.Core's informational version without its "+commit" suffix. The suffix is
+    /// the commit of the repository that was built, and projects live in that same repository: committing a
+    /// lorabake.lock would change it and make every stage stale again. Stages bump their SchemaVersion when
+    /// their output changes; releases bump the version.
+    /// </summary>
+    public static string LoraBakeVersion { get; } = StripBuildMetadata(
         typeof(FingerprintBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-        ?? typeof(FingerprintBuilder).Assembly.GetName().Version?.ToString() ?? "0";
+        ?? typeof(FingerprintBuilder).Assembly.GetName().Version?.ToString() ?? "0");
+
+    internal static string StripBuildMetadata(string version) => version.Split('+')[0];
 
     /// <summary>A leaf value longer than this is recorded by its hash, keeping the lock file readable.</summary>
     private const int MaxInlineValue = 96;

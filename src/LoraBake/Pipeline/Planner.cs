@@ -11,7 +11,7 @@ namespace LoraBake.Pipeline;
 /// </summary>
 public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog catalog)
 {
-    /// <param name="force">Stage names to treat as stale ("forced"); "all" forces every stage.</param>
+    /// <param name="force">Stage names to treat as stale ("forced"); a slot name (Train) forces all its stages; "all" forces every stage.</param>
     public Plan Build(string project, Recipe recipe, IReadOnlyCollection<string>? force = null)
     {
         force ??= [];
@@ -29,7 +29,7 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
                 throw new InvalidOperationException($"stage {stage.Name} depends on {string.Join(", ", missingDeps)}, which come later or do not exist");
             var blocked = stage.DependsOn.Select(d => byName[d]).FirstOrDefault(d => d.Fingerprint == null);
             if (stage is UnavailableStage)
-                p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, "not available yet in this version of LoraBake", null, stage.DependsOn, stage, null);
+                p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, "not available yet", null, stage.DependsOn, stage, null);
             else if (blocked != null)
                 p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, $"needs {blocked.Name}, which is not available yet", null, stage.DependsOn, stage, null);
             else
@@ -38,12 +38,14 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
                 var context = new StageContext { Layout = layout, Recipe = recipe, Project = project, Store = store, Upstream = upstream };
                 var fingerprint = stage.ComputeFingerprint(context)
                     .With(stage.DependsOn.Select(d => new KeyValuePair<string, string>("upstream:" + d, byName[d].Fingerprint!.Hash)));
-                p = Judge(stage, slot, fingerprint, lockFile, forceAll || force.Contains(stage.Name, StringComparer.OrdinalIgnoreCase), project);
+                var forced = forceAll || force.Contains(stage.Name, StringComparer.OrdinalIgnoreCase) || force.Contains(slot, StringComparer.OrdinalIgnoreCase);
+                p = Judge(stage, slot, fingerprint, lockFile, forced, project);
             }
             planned.Add(p);
             byName[p.Name] = p;
         }
-        foreach (var f in force.Where(f => !f.Equals("all", StringComparison.OrdinalIgnoreCase) && !byName.ContainsKey(f)))
+        foreach (var f in force.Where(f => !f.Equals("all", StringComparison.OrdinalIgnoreCase)
+                     && !planned.Any(s => s.Name.Equals(f, StringComparison.OrdinalIgnoreCase) || s.Slot.Equals(f, StringComparison.OrdinalIgnoreCase))))
             warnings.Add($"--force={f}: no stage of that name; stages are {string.Join(", ", planned.Select(s => s.Name))}");
         return new Plan(project, recipe, planned, warnings);
     }

@@ -51,7 +51,7 @@ public sealed class StageCatalog
         Train => EpochCount(recipe) is int n and > 0
             ? Enumerable.Range(1, n).Select(e => (IStage)new UnavailableStage(EpochStageName(e, n),
                 e == 1 ? [Download, Process] : [EpochStageName(e - 1, n)])).ToList()
-            : [new UnavailableStage(Train, [Download, Process])],
+            : [new UnavailableStage("Train-Epochs", [Download, Process])],
         _ => [new UnavailableStage(Evaluate, before.Where(b => b.Slot == Train).Select(b => b.Stage.Name).ToList())],
     };
 }

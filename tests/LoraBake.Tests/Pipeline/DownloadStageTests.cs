@@ -111,6 +111,33 @@ public class DownloadStageTests
     }
 
     [Fact]
+    public void Vae_is_fetched_like_the_model_and_verified()
+    {
+        using var repo = new PipelineTempRepo();
+        using var server = new LoopbackHttpServer();
+        var model = Safetensors(2000, seed: 1);
+        var vae = Safetensors(1000, seed: 2);
+        server.Serve("model.safetensors", model);
+        server.Serve("vae.safetensors", vae);
+        repo.AddProject("a");
+        var runner = new StageRunner(repo.Layout, Catalog);
+        var recipe = RecipeFor(repo, "a", server.Url("model.safetensors")) with
+        {
+            Model = new ModelSettings { Source = server.Url("model.safetensors"), Vae = server.Url("vae.safetensors"), VaeSha256 = Hashing.Sha256(vae) },
+        };
+        var r = runner.Run("a", recipe, "Download", false);
+        var entry = runner.Store.EntryPath("download", r.Fingerprint);
+        var v = DownloadedModel.Load(entry, "vae")!;
+        Assert.Equal(("vae", Hashing.Sha256(vae), "safetensors"), (v.Role, v.Sha256, v.Type));
+        Assert.Equal(2, LockFile.Read(repo.Layout.LockPath("a")).Stages[0].Blobs.Count);
+
+        var wrongVae = recipe with { Model = recipe.Model with { VaeSha256 = new string('f', 64) } };
+        Assert.Equal("recipe field model.vae_sha256 changed", new Planner(repo.Layout, runner.Store, Catalog).Build("a", wrongVae).Stages[0].Reason);
+        var e = Assert.Throws<UserError>(() => runner.Run("a", wrongVae, "Download", false));
+        Assert.StartsWith("model.vae in projects/a/project.yaml", e.Message);
+    }
+
+    [Fact]
     public void Builtin_models_come_from_a_registered_generator()
     {
         using var repo = new PipelineTempRepo();

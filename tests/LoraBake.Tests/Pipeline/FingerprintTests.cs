@@ -27,6 +27,8 @@ public class FingerprintTests
         Assert.NotEqual(baseline.Hash, new FingerprintBuilder("Download", 2).AddCanonical("model", new ModelSettings()).Build().Hash);
         Assert.NotEqual(baseline.Hash, new FingerprintBuilder("Process", 1).AddCanonical("model", new ModelSettings()).Build().Hash);
         Assert.Equal(FingerprintBuilder.LoraBakeVersion, baseline.Components["lorabake"]);
+        Assert.DoesNotContain("+", FingerprintBuilder.LoraBakeVersion);   // not the repository's commit: committing the lock must not make stages stale
+        Assert.Equal("0.1.0", FingerprintBuilder.StripBuildMetadata("0.1.0+fd6e8ffd16"));
     }
 
     [Fact]

@@ -48,6 +48,9 @@ public class PlannerTests
 
         var forced = planner.Build("p", TestCatalog.Recipe(), ["process"]);
         Assert.Equal((StageStatus.Fresh, StageStatus.Stale, "forced"), (forced.Stages[0].Status, forced.Stages[1].Status, forced.Stages[1].Reason));
+        var unknown = planner.Build("p", TestCatalog.Recipe(), ["Bake"]);
+        Assert.Contains("--force=Bake: no stage of that name", unknown.Warnings.Single());
+        Assert.All(planner.Build("p", TestCatalog.Recipe(), ["all"]).Stages.Take(2), s => Assert.Equal("forced", s.Reason));
         Assert.Equal((1, 1), (download.Runs, process.Runs));
     }
 
@@ -118,7 +121,7 @@ public class PlannerTests
         var e = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Process", false));
         Assert.Contains("needs Download, which is not built (no cached output)", e.Message);
         var u = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Train-Epoch-01", false));
-        Assert.Equal("stage Train-Epoch-01 of project p is not available yet in this version of LoraBake.", u.Message);
+        Assert.Equal("stage Train-Epoch-01 of project p is not available yet in this version of LoraBake; see `lorabake plan` for the stages that are.", u.Message);
         var n = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Bake", false));
         Assert.Contains("has no stage 'Bake'", n.Message);
     }

@@ -47,11 +47,13 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
         long size;
         using (file)
         {
+            string? streamed = null;
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    if (TryTransfer(url, file, displayName, progress)) break;
+                    streamed = TryTransfer(url, file, displayName, progress);
+                    if (streamed != null) break;
                 }
                 catch (Exception e) when (IsTransient(e) && attempt < MaxAttempts)
                 {
@@ -68,8 +70,7 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
                     throw new UserError($"{what}: the download of {url} failed {MaxAttempts} times ({e.Message}); run again to resume from {ConsoleDownloadProgress.Bytes(file.Length)}.", inner: e);
                 }
             }
-            file.Position = 0;
-            sha = Convert.ToHexStringLower(SHA256.HashData(file));
+            sha = streamed;
             size = file.Length;
         }
 
@@ -92,8 +93,11 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
         _ => false,
     };
 
-    /// <summary>One request: resumes from the partial file's length. False when it has to start over.</summary>
-    private bool TryTransfer(string url, FileStream file, string displayName, IDownloadProgress progress)
+    /// <summary>
+    /// One request: resumes from the partial file's length. Returns the SHA-256 of the whole file (the kept part is
+    /// hashed first, the rest while it streams, so there is no second pass), or null when it has to start over.
+    /// </summary>
+    private string? TryTransfer(string url, FileStream file, string displayName, IDownloadProgress progress)
     {
         var have = file.Length;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -103,9 +107,13 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && have > 0)
         {
             // The partial file already holds everything (or more): a Content-Range "bytes */N" says how much there is.
-            if (response.Content.Headers.ContentRange?.Length == have) return true;
+            if (response.Content.Headers.ContentRange?.Length == have)
+            {
+                file.Position = 0;
+                return Convert.ToHexStringLower(SHA256.HashData(file));
+            }
             file.SetLength(0);
-            return false;
+            return null;
         }
         if (!response.IsSuccessStatusCode)
             throw new HttpRequestException($"the server answered {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
@@ -118,7 +126,7 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
             {
                 progress.Note("the server answered the resume request with a different range; starting over");
                 file.SetLength(0);
-                return false;
+                return null;
             }
             total = range.Length;
         }
@@ -130,6 +138,13 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
             total = response.Content.Headers.ContentLength;
         }
 
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (have > 0)
+        {
+            file.Position = 0;
+            var kept = new byte[1 << 20];
+            for (int n; (n = file.Read(kept)) > 0;) hash.AppendData(kept, 0, n);
+        }
         file.Position = have;
         progress.Start(displayName, total, have);
         using (var body = response.Content.ReadAsStream())
@@ -141,6 +156,7 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
                 var n = body.ReadAsync(buffer, stall.Token).AsTask().GetAwaiter().GetResult();
                 if (n == 0) break;
                 file.Write(buffer, 0, n);
+                hash.AppendData(buffer, 0, n);
                 progress.Advance(n);
             }
         }
@@ -148,6 +164,6 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
         if (total is long t && file.Length != t)
             throw new IOException($"the connection closed at {file.Length} of {t} bytes");
         progress.Done();
-        return true;
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }

@@ -1,0 +1,54 @@
+using System.ComponentModel;
+using System.Globalization;
+using LoraBake.Models;
+using LoraBake.Models.Text;
+using LoraBake.Models.UNet;
+using LoraBake.Models.Vae;
+using LoraBake.Training;
+using Spectre.Console.Cli;
+using static TorchSharp.torch;
+
+namespace LoraBake.Cli.Commands;
+
+/// <summary>`lorabake bench model`: how fast the model stack runs here, on random weights.</summary>
+[Description("Benchmark the SD1 model stack on random weights: UNet forward (fp32/bf16) with GFLOP/s against a large matmul, CLIP, VAE, and a LoRA training step.")]
+public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--size <NAME>")]
+        [Description("sd15 (full size) or tiny (the built-in demo model).")]
+        [DefaultValue("sd15")]
+        public string Size { get; init; } = "sd15";
+
+        [CommandOption("--runs <N>")]
+        [DefaultValue(3)]
+        public int Runs { get; init; } = 3;
+
+        [CommandOption("--train")]
+        [Description("Also time one LoRA training step at 512 px (fp32 and bf16 frozen weights).")]
+        public bool Train { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        bool full = settings.Size == "sd15";
+        var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
+        var text = full ? ClipTextConfig.Sd1 : new ClipTextConfig(VocabSize: 1340, HiddenSize: 64, NumHiddenLayers: 3, NumAttentionHeads: 4, IntermediateSize: 128);
+        var vae = full ? VaeConfig.Sd1 : TinySd1.VaeConfig;
+        Print(new ModelBenchmark.Line("matmul 2048x2048 fp32", 0, $"{ModelBenchmark.MatmulGflops():0.0} GFLOP/s"));
+        Print(new ModelBenchmark.Line("matmul 2048x2048 bf16", 0, $"{ModelBenchmark.MatmulGflops(dtype: ScalarType.BFloat16):0.0} GFLOP/s"));
+        foreach (var line in ModelBenchmark.Unet(unet, 64, [1, 2], [ScalarType.Float32, ScalarType.BFloat16], settings.Runs)) Print(line);
+        foreach (var line in ModelBenchmark.TextAndVae(text, vae, 512, settings.Runs)) Print(line);
+        if (settings.Train)
+            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+                foreach (var line in ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs)) Print(line);
+        return 0;
+    }
+
+    static void Print(ModelBenchmark.Line line)
+    {
+        var seconds = line.Seconds > 0 ? line.Seconds.ToString("0.000", CultureInfo.InvariantCulture) + " s" : "";
+        Console.WriteLine($"{line.What,-48} {seconds,10}  {line.Detail}");
+    }
+}

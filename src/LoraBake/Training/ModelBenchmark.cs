@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using LoraBake.Models;
+using LoraBake.Models.Text;
+using LoraBake.Models.UNet;
+using LoraBake.Models.Vae;
+using LoraBake.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LoraBake.Training;
+
+/// <summary>
+/// Timings of the model stack on random weights (no checkpoint needed), for `lorabake bench model`: UNet
+/// forward at a latent size in fp32 and bf16, the GFLOP/s that implies (from <see cref="UNetFlops"/>) next
+/// to TorchSharp's own large-matmul GFLOP/s on this machine, CLIP and VAE times, and one LoRA training step
+/// (forward + backward + AdamW) with the frozen weights in each dtype.
+/// </summary>
+public static class ModelBenchmark
+{
+    public sealed record Line(string What, double Seconds, string Detail);
+
+    public static double MatmulGflops(int n = 2048, int repeats = 5, ScalarType dtype = ScalarType.Float32)
+    {
+        using var scope = NewDisposeScope();
+        var a = randn([n, n]).to(dtype);
+        var b = randn([n, n]).to(dtype);
+        using (no_grad()) matmul(a, b).Dispose();
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < repeats; i++) using (no_grad()) matmul(a, b).Dispose();
+        return 2.0 * n * n * (double)n * repeats / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    /// <summary>Median seconds of <paramref name="runs"/> calls after one warm-up.</summary>
+    public static double Time(Action body, int runs)
+    {
+        body();
+        var times = new List<double>();
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            body();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    public static IEnumerable<Line> Unet(UNetConfig config, int latent, int[] batches, ScalarType[] dtypes, int runs, int tokens = 77)
+    {
+        torch.manual_seed(0);
+        using var unet = new UNet2DConditionModel(config);
+        GroupNormInit.Reset(unet);
+        unet.eval();
+        foreach (var p in unet.parameters()) p.requires_grad = false;
+        double macs = UNetFlops.MultiplyAdds(config, latent, latent, tokens);
+        foreach (var dtype in dtypes)
+        {
+            unet.to(dtype);
+            foreach (var b in batches)
+            {
+                using var scope = NewDisposeScope();
+                var x = randn([b, config.InChannels, latent, latent]).to(dtype);
+                var t = full([b], 500L, ScalarType.Int64);
+                var c = randn([b, tokens, config.CrossAttentionDim]).to(dtype);
+                double s = Time(() => { using (no_grad()) unet.forward(x, t, c).Dispose(); }, runs);
+                yield return new Line($"UNet forward {latent}x{latent} batch {b} {dtype}", s,
+                    $"{2 * macs * b / s / 1e9:0.0} GFLOP/s ({macs * b / 1e9:0.0} G multiply-adds)");
+            }
+        }
+    }
+
+    public static IEnumerable<Line> TextAndVae(ClipTextConfig text, VaeConfig vae, int imageSize, int runs)
+    {
+        torch.manual_seed(0);
+        using (var clip = new ClipTextModel(text))
+        {
+            GroupNormInit.Reset(clip);
+            using var ids = randint(0, text.VocabSize - 1, [2, 77], dtype: ScalarType.Int64);
+            yield return new Line("CLIP text encoder, 2 prompts x 77 tokens", Time(() => { using (no_grad()) clip.forward(ids).Dispose(); }, runs), "fp32");
+        }
+        using var ae = new AutoencoderKL(vae);
+        GroupNormInit.Reset(ae);
+        foreach (var p in ae.parameters()) p.requires_grad = false;
+        using var image = rand([1, 3, imageSize, imageSize]) * 2 - 1;
+        yield return new Line($"VAE encode {imageSize}x{imageSize}", Time(() => { using (no_grad()) using (var d = ae.Encode(image)) { } }, runs), "fp32");
+        using var z = randn([1, vae.LatentChannels, imageSize / 8, imageSize / 8]);
+        yield return new Line($"VAE decode {imageSize / 8}x{imageSize / 8} latents", Time(() => { using (no_grad()) ae.Decode(z).Dispose(); }, runs), "fp32");
+    }
+
+    /// <summary>One LoRA training step on the UNet (text encoder frozen): forward, L2 loss, backward, AdamW.</summary>
+    public static IEnumerable<Line> TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, int dim = 16)
+    {
+        torch.manual_seed(0);
+        using var unet = new UNet2DConditionModel(config);
+        GroupNormInit.Reset(unet);
+        unet.to(frozen);
+        using var network = LoraNetwork.Create(unet, null, NetworkType.LoRA, dim, dim / 2.0);
+        var groups = network.ParamGroups(1e-4, null, 1e-4);
+        using var optimizer = new AdamWOptimizer(groups);
+        var x = randn([1, config.InChannels, latent, latent]);
+        var t = full([1], 500L, ScalarType.Int64);
+        var c = randn([1, 77, config.CrossAttentionDim]);
+        var eps = randn([1, config.InChannels, latent, latent]);
+        long before = Environment.WorkingSet;
+        double s = Time(() =>
+        {
+            using var scope = NewDisposeScope();
+            var loss = nn.functional.mse_loss(unet.forward(x, t, c).to(ScalarType.Float32), eps);
+            loss.backward();
+            optimizer.Step();
+            optimizer.ZeroGrad();
+        }, runs);
+        yield return new Line($"LoRA train step {latent * 8}px batch 1, frozen {frozen}", s,
+            $"{network.Modules.Count} modules; process RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:0.0} GB peak (before: {before / 1e9:0.0} GB)");
+        network.Remove();
+    }
+
+}

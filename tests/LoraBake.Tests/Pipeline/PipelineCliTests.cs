@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LoraBake.Pipeline;
+
+namespace LoraBake.Tests.Pipeline;
+
+/// <summary>The built `lorabake` program run as a separate process against a temp repository (LORABAKE_ROOT).</summary>
+public class PipelineCliTests
+{
+    private static (int Exit, string Out, string Err) Lorabake(string root, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "lorabake.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["LORABAKE_ROOT"] = root;
+        psi.Environment["CI"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static void LocalModelProject(PipelineTempRepo repo, string name)
+    {
+        var dir = repo.AddProject(name, "model:\n  source: base.safetensors\ntraining:\n  how_many: 2\n");
+        var header = "{\"__metadata__\":{}}"u8.ToArray();
+        File.WriteAllBytes(Path.Combine(dir, "base.safetensors"), [.. BitConverter.GetBytes((ulong)header.Length), .. header]);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Plan_json_lists_stages_then_download_makes_download_fresh()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        var (exit, json, err) = Lorabake(repo.Root, "plan", "--project", "p", "--json");
+        Assert.True(exit == 0, err);
+        using (var doc = JsonDocument.Parse(json))
+        {
+            var stages = doc.RootElement.GetProperty("stages").EnumerateArray().ToList();
+            Assert.Equal("p", doc.RootElement.GetProperty("project").GetString());
+            var names = stages.Select(s => s.GetProperty("name").GetString()).ToList();
+            Assert.Equal(["Download", "Process", "Train-Epoch-01", "Train-Epoch-02"], names.Take(4));
+            Assert.Equal("Evaluate", names[^1]);
+            Assert.Equal(("stale", "no cached output"), (stages[0].GetProperty("status").GetString(), stages[0].GetProperty("reason").GetString()));
+            Assert.Equal(2, doc.RootElement.GetProperty("steps").GetProperty("epochs").GetInt32());
+        }
+        Assert.False(Directory.Exists(repo.Layout.StoreDir) && Directory.EnumerateDirectories(repo.Layout.StoreDir).Any(d => Path.GetFileName(d) == "entries"));
+
+        Assert.Equal(0, Lorabake(repo.Root, "download", "--project", "p").Exit);
+        (_, json, _) = Lorabake(repo.Root, "plan", "--project", "p", "--json");
+        using (var doc = JsonDocument.Parse(json))
+            Assert.Equal("fresh", doc.RootElement.GetProperty("stages")[0].GetProperty("status").GetString());
+        Assert.True(File.Exists(repo.Layout.LockPath("p")));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Recipe_errors_are_all_printed_and_nothing_is_written()
+    {
+        using var repo = new PipelineTempRepo();
+        repo.AddProject("p", "model:\n  source: missing.safetensors\ntraining:\n  unet_lr: fast\n");
+        var (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("model.source", err);
+        Assert.Contains("training.unet_lr", err);
+        Assert.False(Directory.Exists(repo.Layout.StoreDir));
+        Assert.False(File.Exists(repo.Layout.LockPath("p")));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_second_build_of_the_project_in_another_process_is_refused()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        using (BuildLock.Acquire(new ArtifactStore(repo.Layout.StoreDir), "p"))
+        {
+            var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download");
+            Assert.Equal(1, exit);
+            Assert.Contains($"another build of project p is running (pid {Environment.ProcessId})", err);
+        }
+        Assert.Equal(0, Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download").Exit);
+    }
+}

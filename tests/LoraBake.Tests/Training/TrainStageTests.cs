@@ -1,0 +1,97 @@
+using LoraBake.Models.Checkpoints;
+using LoraBake.Runtime;
+using LoraBake.Training;
+
+namespace LoraBake.Tests.Training;
+
+public class TrainStageTests
+{
+    [Fact, Trait("Category", "Slow")]
+    public void A_build_killed_mid_epoch_resumes_to_byte_identical_files()
+    {
+        using var reference = new TrainProject();
+        reference.RunAll(2);
+
+        using var killed = new TrainProject();
+        killed.Run("Download");
+        killed.Run("Process");
+        killed.Run("Train-Epoch-01");
+        using (var p = killed.StartCli("Train-Epoch-02"))
+        {
+            // Kill the process as soon as it reports its second step: the epoch is half done.
+            string? line;
+            while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("step 2/", StringComparison.Ordinal)) { }
+            Assert.NotNull(line);
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+        }
+        Assert.False(killed.Run("Train-Epoch-01").Ran, "the finished epoch is reused");
+        Assert.True(killed.Run("Train-Epoch-02").Ran, "the killed epoch left nothing that looks finished");
+        killed.Run(TrainExportStage.StageName);
+
+        foreach (var file in new[] { "t-01.safetensors", "t-02.safetensors", "loss.csv" })
+            Assert.Equal(File.ReadAllBytes(reference.Output(file)), File.ReadAllBytes(killed.Output(file)));
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public void Export_carries_kohya_metadata_and_reloads_to_the_trained_tensors()
+    {
+        using var project = new TrainProject();
+        project.RunAll(2);
+        var file = SafetensorsFile.Open(project.Output("t-02.safetensors"));
+        Assert.Equal("t", file.Metadata["ss_output_name"]);
+        Assert.Equal("4", file.Metadata["ss_network_dim"]);
+        Assert.Equal("2", file.Metadata["ss_epoch"]);
+        Assert.Equal("12", file.Metadata["ss_steps"]);
+        Assert.True(file.Metadata.ContainsKey("sshs_model_hash"));
+        Assert.Contains(file.Keys, k => k.StartsWith("lora_te_text_model_encoder_layers_0_self_attn_q_proj.", StringComparison.Ordinal));
+        Assert.Contains(file.Keys, k => k.StartsWith("lora_unet_", StringComparison.Ordinal) && k.EndsWith(".lora_up.weight", StringComparison.Ordinal));
+        Assert.All(file.Entries, e => Assert.Equal("F16", e.DType));
+
+        // The up weights were trained away from their zero init.
+        var up = file.Load(file.Keys.First(k => k.EndsWith(".lora_up.weight", StringComparison.Ordinal) && k.StartsWith("lora_unet", StringComparison.Ordinal)));
+        Assert.True(up.to(TorchSharp.torch.ScalarType.Float32).abs().max().item<float>() > 0f);
+
+        var loss = File.ReadAllLines(project.Output("loss.csv"));
+        Assert.Equal(EpochTrainer.LossHeader.TrimEnd('\n'), loss[0]);
+        Assert.Equal(13, loss.Length); // header + 2 epochs × 6 steps
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public void Extending_a_constant_lr_run_reuses_the_finished_epochs()
+    {
+        using var project = new TrainProject();
+        project.RunAll(2);
+        File.WriteAllText(project.Layout.RecipePath(TrainProject.Name),
+            File.ReadAllText(project.Layout.RecipePath(TrainProject.Name)).Replace("how_many: 2", "how_many: 3", StringComparison.Ordinal));
+        Assert.False(project.Run("Train-Epoch-01").Ran);
+        Assert.False(project.Run("Train-Epoch-02").Ran);
+        Assert.True(project.Run("Train-Epoch-03").Ran);
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public void A_nan_loss_stops_training_with_the_guides_words_and_keeps_earlier_epochs()
+    {
+        using var project = new TrainProject();
+        project.Run("Download");
+        project.Run("Process");
+        project.Run("Train-Epoch-01");
+        // Beyond what a recipe may say (noise_offset ≤ 1): noise this large overflows the loss on the first step.
+        var e = Assert.Throws<UserError>(() => project.Run("Train-Epoch-01", r => r with { Training = r.Training with { NoiseOffset = 1e38 } }));
+        Assert.StartsWith("overcooked: the loss became", e.Message);
+        Assert.Contains("at epoch 1 step 1", e.Message);
+        Assert.Contains("lower unet_lr or repeats", e.Message);
+        Assert.False(project.Run("Train-Epoch-01").Ran, "the epoch built before is kept");
+    }
+
+    [Fact]
+    public void Kept_epochs_follow_save_every_and_keep_last()
+    {
+        Assert.Equal([2, 4, 6, 8, 10], TrainExportStage.KeptEpochs(10, 2, 10));
+        Assert.Equal([8, 9, 10], TrainExportStage.KeptEpochs(10, 1, 3));
+        Assert.Equal([3, 6, 7], TrainExportStage.KeptEpochs(7, 3, 0));
+        Assert.Equal([7], TrainExportStage.KeptEpochs(7, 0, 0));
+        Assert.Equal("demo-03.safetensors", TrainExportStage.FileName("demo", 3, 10));
+        Assert.Equal("demo-003.safetensors", TrainExportStage.FileName("demo", 3, 120));
+    }
+}
