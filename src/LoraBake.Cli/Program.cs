@@ -18,5 +18,6 @@ app.Configure(config =>
     config.AddCommand<InspectCommand>("inspect");
     config.AddCommand<ProcessCommand>("process");
     config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); });
+    config.AddCommand<GenerateCommand>("generate");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));
