@@ -80,8 +80,8 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         public int ClipSkip { get; init; } = 1;
 
         [CommandOption("--lora-mode <MODE>")]
-        [Description("hooks (default: adapters run beside the layers) or merge (ΔW folded into the weights, restored afterwards).")]
-        public LoraApplyMode LoraMode { get; init; } = LoraApplyMode.Hooks;
+        [Description("merge (default: ΔW folded into the weights for the render, originals restored after) or hooks (adapters run beside the layers).")]
+        public LoraApplyMode LoraMode { get; init; } = LoraApplyMode.Merge;
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>

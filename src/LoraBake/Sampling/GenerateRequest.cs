@@ -25,6 +25,6 @@ public enum LoraApplyMode
 {
     /// <summary>Forward hooks add each adapter's output (y + m·scale·up(down(x))); nothing is written to the weights.</summary>
     Hooks,
-    /// <summary>ΔW is folded into the touched weights before the render and the saved originals copied back after it.</summary>
+    /// <summary>ΔW is folded into the touched weights before the render and the saved originals copied back after it (webui's way; the default).</summary>
     Merge,
 }

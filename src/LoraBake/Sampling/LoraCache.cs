@@ -15,6 +15,9 @@ internal sealed class LoraCache(Sd1Model model) : IDisposable
 {
     readonly Dictionary<string, (DateTime Written, long Length, LoraNetwork Network)> _networks = new(StringComparer.Ordinal);
 
+    /// <summary>How many times a file was read (not served from the cache).</summary>
+    public int FileLoads { get; private set; }
+
     public LoraNetwork Get(string path)
     {
         var info = new FileInfo(Path.GetFullPath(path));
@@ -27,6 +30,7 @@ internal sealed class LoraCache(Sd1Model model) : IDisposable
             _networks.Remove(info.FullName);
         }
         var tensors = SafetensorsFile.Open(info.FullName).Load(dtype: ScalarType.Float32);
+        FileLoads++;
         LoraNetwork network;
         try { network = LoraNetwork.FromWeights(model.Unet, model.TextEncoder, tensors, info.FullName); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }

@@ -33,6 +33,17 @@ public sealed class GenerateLoraTests(GenerateTinyModel tiny) : IClassFixture<Ge
     }
 
     [Fact]
+    public void A_file_rendered_at_several_strengths_is_read_once()
+    {
+        using var generator = new Sd1Generator(tiny.Model);
+        foreach (var w in new[] { 0.25, 0.5, 1.0 })
+            Render(generator, Request(LoraReference.Uniform(GenerateTinyModel.LoraFile, w)) with { Steps = 1 }).Dispose();
+        Assert.Equal(1, generator.LoraFileLoads);
+        Render(generator, Request(LoraReference.Uniform(GenerateTinyModel.LoHaFile, 1)) with { Steps = 1 }).Dispose();
+        Assert.Equal(2, generator.LoraFileLoads);
+    }
+
+    [Fact]
     public void Hooks_and_merge_render_the_same_image_within_rounding()
     {
         var request = Request(new LoraReference(GenerateTinyModel.LoraFile, 0.6, 1.3));
