@@ -19,7 +19,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
 {
     public int Epoch { get; } = epoch;
     public string Name { get; } = StageCatalog.EpochStageName(epoch, totalEpochs);
-    public int SchemaVersion => 1;
+    public int SchemaVersion => 2;
     public IReadOnlyList<string> DependsOn { get; } = epoch == 1
         ? [StageCatalog.Download, StageCatalog.Process]
         : [StageCatalog.Download, StageCatalog.Process, StageCatalog.EpochStageName(epoch - 1, totalEpochs)];
