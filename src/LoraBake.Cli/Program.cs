@@ -22,5 +22,6 @@ app.Configure(config =>
     config.AddCommand<LockDiffCommand>("lock-diff");
     config.AddCommand<SummaryCommand>("summary");
     config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); });
+    config.AddCommand<GenerateCommand>("generate");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

@@ -16,7 +16,14 @@ public static class ModelFiles
                ?? throw new InvalidDataException($"{path}: the model folder has no .safetensors or .ckpt file");
     }
 
-    /// <summary>The recipe's `model.tokenizer` (relative to the project), else null (= the tokenizer/ folder beside the checkpoint).</summary>
-    public static string? TokenizerDir(Recipe recipe, string projectDir, string checkpoint) =>
-        recipe.Model.Tokenizer is { } t ? Path.GetFullPath(Path.Combine(projectDir, t)) : Sd1Model.DefaultTokenizerDir(checkpoint);
+    /// <summary>
+    /// The recipe's `model.tokenizer` (relative to the project); else the tokenizer the Download stage fetched
+    /// into its entry; else the tokenizer/ folder beside the checkpoint (built-in models); else null.
+    /// </summary>
+    public static string? TokenizerDir(Recipe recipe, string projectDir, string checkpoint, string downloadEntryDir)
+    {
+        if (recipe.Model.Tokenizer is { } t) return Path.GetFullPath(Path.Combine(projectDir, t));
+        var fetched = Path.Combine(downloadEntryDir, ClipTokenizerFiles.Folder);
+        return File.Exists(Path.Combine(fetched, "vocab.json")) ? fetched : Sd1Model.DefaultTokenizerDir(checkpoint);
+    }
 }

@@ -16,6 +16,7 @@ public static class PipelineStages
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
         catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0));
+        catalog.Register(StageCatalog.Evaluate, _ => [new LoraBake.Evaluation.EvaluateStage()]);
         return catalog;
     }
 

@@ -35,6 +35,9 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         var n = recipe.Network;
         bool trainText = t.TextEncoderLr > 0;
 
+        // The network's initial weights (kaiming-uniform lora_down) come from torch's global generator: seed it, as
+        // sd-scripts' set_seed does, so epoch 1 starts from the same weights in every process.
+        torch.manual_seed(t.Seed);
         using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, ToNetworkType(n.LoraType),
             n.NetworkDim, n.NetworkAlpha, n.ConvDim, n.ConvAlpha);
         var groups = network.ParamGroups(t.UnetLr, trainText ? t.TextEncoderLr : 0, t.UnetLr);

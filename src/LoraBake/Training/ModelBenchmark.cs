@@ -30,10 +30,10 @@ public static class ModelBenchmark
         return 2.0 * n * n * (double)n * repeats / sw.Elapsed.TotalSeconds / 1e9;
     }
 
-    /// <summary>Median seconds of <paramref name="runs"/> calls after one warm-up.</summary>
+    /// <summary>Median seconds of <paramref name="runs"/> calls, after one warm-up call when runs &gt; 1.</summary>
     public static double Time(Action body, int runs)
     {
-        body();
+        if (runs > 1) body();
         var times = new List<double>();
         for (int i = 0; i < runs; i++)
         {

@@ -19,7 +19,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
 {
     public int Epoch { get; } = epoch;
     public string Name { get; } = StageCatalog.EpochStageName(epoch, totalEpochs);
-    public int SchemaVersion => 1;
+    public int SchemaVersion => 2;
     public IReadOnlyList<string> DependsOn { get; } = epoch == 1
         ? [StageCatalog.Download, StageCatalog.Process]
         : [StageCatalog.Download, StageCatalog.Process, StageCatalog.EpochStageName(epoch - 1, totalEpochs)];
@@ -67,7 +67,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         context.Log($"{Name}: loading {model.Source} ({model.FileName})");
         var dtype = FrozenDtype(recipe.Training.MixedPrecision);
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
-            ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint), dtype);
+            ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir), dtype);
         var latents = new LatentCache(context.Store, model.Sha256 + "+" + (vae?.Sha256 ?? "builtin-vae"), () => sd.Vae);
         var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
 

@@ -13,7 +13,7 @@ namespace LoraBake.Pipeline.Download;
 public sealed class DownloadStage : IStage
 {
     public string Name => StageCatalog.Download;
-    public int SchemaVersion => 1;
+    public int SchemaVersion => 2;
     public IReadOnlyList<string> DependsOn => [];
 
     public Fingerprint ComputeFingerprint(StageContext context)
@@ -23,6 +23,7 @@ public sealed class DownloadStage : IStage
             .AddCanonicalJson("model", RecipeCanonical.Json(new { m.Source, m.Sha256, m.Vae, m.VaeSha256 }));
         AddResolved(fp, "model", Resolve(context, m.Source, m.Sha256, "model.source", presets: true), m.Sha256, context);
         if (m.Vae != null) AddResolved(fp, "vae", Resolve(context, m.Vae, m.VaeSha256, "model.vae", presets: false), m.VaeSha256, context);
+        if (NeedsTokenizer(context)) fp.Add("input:tokenizer", string.Join(" ", ClipTokenizerFiles.Files.Select(f => f.Url)));
         return fp.Build();
     }
 
@@ -31,7 +32,15 @@ public sealed class DownloadStage : IStage
         var m = context.Recipe.Model;
         Fetch(context, output, "model", Resolve(context, m.Source, m.Sha256, "model.source", presets: true), m.Source);
         if (m.Vae != null) Fetch(context, output, "vae", Resolve(context, m.Vae, m.VaeSha256, "model.vae", presets: false), m.Vae);
+        if (NeedsTokenizer(context)) ClipTokenizerFiles.Fetch(context, output);
     }
+
+    /// <summary>
+    /// The model presets come with the CLIP tokenizer's pinned URLs; for a URL or a local file the recipe names
+    /// `model.tokenizer` (or the checkpoint has a tokenizer/ folder beside it); built-ins ship their own.
+    /// </summary>
+    private static bool NeedsTokenizer(StageContext c) =>
+        c.Recipe.Model.Tokenizer == null && ModelPresets.Find(c.Recipe.Model.Source.Trim()) != null;
 
     private static ModelSource Resolve(StageContext c, string source, string? sha, string field, bool presets)
     {

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LoraBake.Data;
+using LoraBake.Models;
+using LoraBake.Pipeline;
+using LoraBake.Pipeline.Download;
+using LoraBake.Sampling;
+using LoraBake.Training;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace LoraBake.Evaluation;
+
+/// <summary>How many renders an Evaluate run made and how many it found in the cell cache.</summary>
+public sealed record EvaluationCounts(int Rendered, int Cached);
+
+/// <summary>
+/// Evaluate: the recipe's `evaluation:` X/Y/Z grid over the exported epoch files (plus a baseline without the
+/// LoRA), rendered, measured and written as publish/grids/grid.png, loss.png, report.html and evaluation.json.
+/// The stage's fingerprint covers the evaluation settings and (through the planner) the upstream stages, so
+/// any change re-runs it; but every render is its own cached object (<see cref="CellStore"/>, keyed by
+/// <see cref="CellKey"/>), so a re-run renders only cells it has never rendered — a new weight or epoch costs
+/// its new cells, a second run none — and loads the base model only when something is missing.
+/// The base model's identity in the key is its SHA-256, the VAE's SHA-256 and clip_skip (<see cref="ModelIdentity"/>);
+/// renders run in fp32.
+/// </summary>
+public sealed class EvaluateStage(string exportStage = TrainExportStage.StageName) : IStage
+{
+    public const string GridFile = "grids/grid.png";
+    public const string ReportFile = "report.html";
+    public const string LossImageFile = "loss.png";
+    public const string JsonFile = "evaluation.json";
+
+    public string Name => StageCatalog.Evaluate;
+    public int SchemaVersion => 1;
+    public IReadOnlyList<string> DependsOn { get; } = [StageCatalog.Download, StageCatalog.Process, exportStage];
+
+    /// <summary>The counts of the last <see cref="Run"/> of this instance (null before any).</summary>
+    public EvaluationCounts? LastRun { get; private set; }
+
+    public Fingerprint ComputeFingerprint(StageContext context) =>
+        new FingerprintBuilder(Name, SchemaVersion)
+            .Add("output_name", context.Recipe.Name)
+            .AddCanonical("evaluation", context.Recipe.Evaluation)
+            .Add("clip_skip", context.Recipe.Training.ClipSkip.ToString(CultureInfo.InvariantCulture))
+            .Add("torch", TorchSharp.torch.__version__)
+            .Build();
+
+    /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
+    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip) =>
+        $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}";
+
+    public void Run(StageContext context, EntryWriter output)
+    {
+        var recipe = context.Recipe;
+        var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
+        var processDir = context.UpstreamDirectory(StageCatalog.Process);
+        var exportDir = context.UpstreamDirectory(exportStage);
+        var model = DownloadedModel.Load(downloadDir) ?? throw new InvalidDataException($"{downloadDir}: the Download entry has no model.json");
+        var vae = DownloadedModel.Load(downloadDir, "vae");
+        var clipSkip = recipe.Training.ClipSkip;
+        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip);
+        var trigger = DatasetTrigger.From(ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName)));
+        var loras = EpochFiles(recipe.Name, exportDir, context.Upstream[exportStage].Files);
+        var grid = EvaluationGrid.Build(recipe.Evaluation, loras.Keys.Order().ToList(), trigger);
+        context.Log($"{Name}: trigger \"{trigger}\"; grid {grid.X.Count}×{grid.Y.Count}×{grid.Z.Count} cells over epochs {string.Join(", ", loras.Keys.Order())}");
+
+        // Which renders the grid needs, which the store already has.
+        var cells = new CellStore(context.Store);
+        var keys = new Dictionary<RenderRequest, (string Key, string? LoraSha256)>();
+        var paths = new Dictionary<RenderRequest, string>();
+        var pending = new List<PendingRender>();
+        foreach (var r in grid.DistinctRenders())
+        {
+            string? loraPath = null, loraSha256 = null;
+            if (r.Epoch is { } e) (loraPath, loraSha256) = loras[e];
+            var canonical = CellKey.Canonical(identity, loraSha256, r);
+            var key = Hashing.Sha256Text(canonical);
+            keys[r] = (key, loraSha256);
+            if (cells.TryGet(key) is { } cached) paths[r] = cached;
+            else pending.Add(new PendingRender(r, key, canonical, loraPath));
+        }
+        pending = pending.OrderBy(p => p.Request.Epoch ?? -1).ThenBy(p => p.Request.Weight)
+            .ThenBy(p => p.Request.Prompt, StringComparer.Ordinal).ThenBy(p => p.Request.Seed).ToList();
+        var cachedCount = paths.Count;
+        context.Log($"{Name}: {keys.Count} renders: {pending.Count} to render, {cachedCount} cached");
+
+        string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
+        using (var renderer = new CellRenderer(
+                   () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir)),
+                   Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], clipSkip, context.Log))
+        {
+            foreach (var (r, p) in renderer.RenderAll(pending, cells, Name)) paths[r] = p;
+        }
+        LastRun = new EvaluationCounts(pending.Count, cachedCount);
+        context.Log($"{Name}: rendered {pending.Count}, cached {cachedCount}");
+
+        var publish = Path.Combine(output.Directory, Materializer.PublishDir);
+        var images = paths.ToDictionary(kv => kv.Key, kv => Image.Load<Rgb24>(kv.Value));
+        try
+        {
+            Image<Rgb24> ImageOf(RenderRequest r) => images[r];
+            WriteGrid(Path.Combine(publish, GridFile), grid, ImageOf);
+            var measured = GridMeasurements.MeasureCells(grid, ImageOf);
+            var groups = GridMeasurements.Group(measured, ImageOf);
+            var diagnosis = Diagnosis.From(groups);
+            var loss = LossLog.Read(Path.Combine(exportDir, Materializer.PublishDir, TrainingState.LossFile));
+            if (loss.Count > 0)
+                using (var chart = LossChart.Render(loss)) PngFile.Save(chart, Path.Combine(publish, LossImageFile), null);
+            ReportHtml.Write(Path.Combine(publish, ReportFile), new ReportInputs
+            {
+                Recipe = recipe,
+                Grids = [new ReportGrid("X/Y/Z plot", GridFile, grid)],
+                Loss = loss,
+                Dataset = ReportInputs.ReadDataset(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")),
+                Cells = measured,
+                Groups = groups,
+                Diagnosis = diagnosis,
+            });
+            EvaluationJson.Write(Path.Combine(publish, JsonFile),
+                new EvaluationJson.Inputs(recipe.Name, trigger, identity, grid, [GridFile], r => keys[r], measured, diagnosis));
+            foreach (var f in diagnosis.Findings) context.Log($"{Name}: {f}");
+        }
+        finally
+        {
+            foreach (var image in images.Values) image.Dispose();
+        }
+    }
+
+    /// <summary>The exported epoch files NAME-NN.safetensors in the export entry's publish/: epoch → (path, SHA-256 from its manifest).</summary>
+    public static IReadOnlyDictionary<int, (string Path, string Sha256)> EpochFiles(string project, string exportDir, IReadOnlyDictionary<string, string> files)
+    {
+        var pattern = new Regex("^" + Regex.Escape(Materializer.PublishDir + "/" + project + "-") + @"(\d{2,})\.safetensors$", RegexOptions.CultureInvariant);
+        var result = new SortedDictionary<int, (string, string)>();
+        foreach (var (rel, sha) in files)
+        {
+            var m = pattern.Match(rel);
+            if (m.Success) result[int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)] = (Path.Combine(exportDir, rel), sha);
+        }
+        return result;
+    }
+
+    /// <summary>The X/Y/Z picture: each cell its seeds side by side (webui's batch grid), sub-grids per Z value.</summary>
+    static void WriteGrid(string path, EvaluationGrid grid, Func<RenderRequest, Image<Rgb24>> imageOf)
+    {
+        var cellImages = new List<Image<Rgb24>>();
+        try
+        {
+            foreach (var cell in grid.Cells) cellImages.Add(GridImage.ImageGrid(cell.Renders().Select(imageOf).ToList()));
+            using var picture = GridImage.Compose(cellImages, Labels(grid.X), Labels(grid.Y), Labels(grid.Z));
+            PngFile.Save(picture, path, null);
+        }
+        finally
+        {
+            foreach (var i in cellImages) i.Dispose();
+        }
+    }
+
+    static IReadOnlyList<string> Labels(GridAxis axis) => axis.Values.Select(v => v.Label).ToList();
+}

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LoraBake.Evaluation;
+using LoraBake.Models;
+using LoraBake.Networks;
+using LoraBake.Pipeline;
+using LoraBake.Pipeline.Download;
+using LoraBake.Recipes;
+using LoraBake.Sampling;
+using LoraBake.Tests.Pipeline;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace LoraBake.Tests.Evaluation;
+
+/// <summary>
+/// The real Evaluate stage on a throw-away project: the built-in tiny SD1 model, a
+/// processed two-image dataset, and a Train-Export entry holding two kohya LoRA files with random weights
+/// (made with <see cref="LoraNetwork"/>, so the renderer loads real adapters), 64×64 cells, 2 steps, 1 seed.
+/// </summary>
+public class EvaluateStageTests(ITestOutputHelper output)
+{
+    const string Project = "ev";
+
+    /// <summary>Train-Export as the Evaluate stage reads it: publish/ev-01.safetensors, ev-02.safetensors and loss.csv.</summary>
+    sealed class RandomLoraExport : IStage
+    {
+        public string Name => LoraBake.Training.TrainExportStage.StageName;
+        public int SchemaVersion => 1;
+        public IReadOnlyList<string> DependsOn { get; } = [StageCatalog.Download];
+        public Fingerprint ComputeFingerprint(StageContext context) => new FingerprintBuilder("Random-Lora-Export", SchemaVersion).Build();
+
+        public void Run(StageContext context, EntryWriter output)
+        {
+            var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
+            var checkpoint = ModelFiles.Checkpoint(DownloadedModel.Load(downloadDir)!, downloadDir, context.Store);
+            using var sd = Sd1Model.Load(checkpoint);
+            var publish = Path.Combine(output.Directory, Materializer.PublishDir);
+            Directory.CreateDirectory(publish);
+            for (var epoch = 1; epoch <= 2; epoch++)
+            {
+                using var network = LoraNetwork.Create(sd.Unet, sd.TextEncoder, LoraBake.Networks.NetworkType.LoRA, dim: 4, alpha: 4);
+                using (no_grad())
+                {
+                    using var g = new TorchSharp.torch.Generator((ulong)(100 + epoch));
+                    foreach (var p in network.parameters()) p.normal_(0, 0.1, generator: g);
+                }
+                var weights = network.StateDict(ScalarType.Float32);
+                KohyaMetadata.Save(Path.Combine(publish, $"{Project}-{epoch:00}.safetensors"), weights, new Dictionary<string, string> { ["ss_network_dim"] = "4" });
+                foreach (var w in weights.Values) w.Dispose();
+                network.Remove();
+            }
+            LossLog.Write(Path.Combine(publish, "loss.csv"),
+                Enumerable.Range(1, 4).Select(s => new LossRow(s, (s + 1) / 2, 0.2 - 0.01 * s, 1e-3, 2e-4, [500 + s])));
+        }
+    }
+
+    sealed class Fixture : IDisposable
+    {
+        public readonly PipelineTempRepo Repo = new();
+        public readonly EvaluateStage Evaluate = new();
+        public readonly StageRunner Runner;
+        public readonly List<string> Log = [];
+
+        public Fixture()
+        {
+            BuiltinModels.Register(TinySd1.Name, TinySd1.Write, TinySd1.Version);
+            var dir = Repo.AddProject(Project);
+            var dataset = Path.Combine(dir, "dataset");
+            for (var i = 0; i < 2; i++)
+            {
+                using var img = new Image<Rgb24>(64, 64, new Rgb24((byte)(200 - 80 * i), 40, (byte)(60 + 120 * i)));
+                img.SaveAsPng(Path.Combine(dataset, $"img{i}.png"));
+                File.WriteAllText(Path.Combine(dataset, $"img{i}.txt"), $"evchan, red hair, pose{i}");
+            }
+            Runner = new StageRunner(Repo.Layout, new StageCatalog { EpochCount = _ => 2 }
+                .Register(StageCatalog.Download, _ => [new DownloadStage()])
+                .Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage(maxDegreeOfParallelism: 1)])
+                .Register(StageCatalog.Train, _ => [new RandomLoraExport()])
+                .Register(StageCatalog.Evaluate, _ => [Evaluate]));
+        }
+
+        public Recipe Recipe(string weights)
+        {
+            File.WriteAllText(Repo.Layout.RecipePath(Project), $"""
+                model:
+                  source: builtin:tiny-sd1
+                dataset:
+                  resolution: 512
+                  activation_tags: 1
+                training:
+                  how_many: 2
+                  train_batch_size: 1
+                  clip_skip: 1
+                evaluation:
+                  prompts: ["[trigger], red hair"]
+                  negative_prompt: "lowres"
+                  seeds: [7]
+                  sampler: euler_a
+                  steps: 2
+                  cfg: 5
+                  width: 64
+                  height: 64
+                  weights: {weights}
+                """);
+            return RecipeLoader.LoadOrThrow(Repo.Layout, Project);
+        }
+
+        public StageRunOutcome Run(Recipe recipe, string stage, bool force = false) => Runner.Run(Project, recipe, stage, force, Log.Add);
+        public string Output(string rel) => Path.Combine(Repo.Layout.OutputDir(Project), rel);
+        public void Dispose() => Repo.Dispose();
+    }
+
+    [Fact]
+    public void Renders_each_cell_once_then_only_new_or_damaged_cells()
+    {
+        using var f = new Fixture();
+        var recipe = f.Recipe("[0.5, 1.0]");
+        var watch = Stopwatch.StartNew();
+        foreach (var s in new[] { StageCatalog.Download, StageCatalog.Process, LoraBake.Training.TrainExportStage.StageName })
+            Assert.True(f.Run(recipe, s).Ran);
+        output.WriteLine($"Download, Process, export: {watch.Elapsed.TotalSeconds:0.0}s");
+
+        watch.Restart();
+        Assert.True(f.Run(recipe, StageCatalog.Evaluate).Ran);
+        output.WriteLine($"first Evaluate: {watch.Elapsed.TotalSeconds:0.0}s");
+        // Baseline once + 2 epochs × 2 weights, one seed each.
+        Assert.Equal(new EvaluationCounts(5, 0), f.Evaluate.LastRun);
+        foreach (var file in new[] { EvaluateStage.GridFile, EvaluateStage.ReportFile, EvaluateStage.LossImageFile, EvaluateStage.JsonFile })
+            Assert.True(new FileInfo(f.Output(file)).Length > 0, file);
+
+        // Grid: 3 columns (baseline, epoch 1, epoch 2) × 2 rows of 64×64, plus label margins.
+        using (var grid = Image.Load<Rgb24>(f.Output(EvaluateStage.GridFile)))
+        {
+            Assert.True(grid.Width >= 3 * 64 && grid.Height >= 2 * 64, $"{grid.Width}×{grid.Height}");
+        }
+        using (var doc = JsonDocument.Parse(File.ReadAllText(f.Output(EvaluateStage.JsonFile))))
+        {
+            var root = doc.RootElement;
+            Assert.Equal("evchan", root.GetProperty("trigger").GetString());
+            var cells = root.GetProperty("cells").EnumerateArray().ToList();
+            Assert.Equal(6, cells.Count);
+            Assert.All(cells, c => Assert.Equal("evchan, red hair", c.GetProperty("prompt").GetString()));
+            var keys = cells.SelectMany(c => c.GetProperty("renders").EnumerateArray()).Select(r => r.GetProperty("key").GetString()!).Distinct().ToList();
+            Assert.Equal(5, keys.Count);
+            // Each key is a cell entry whose PNG carries webui infotext with the prompt.
+            var png = Path.Combine(f.Repo.Layout.StoreDir, "entries", CellStore.Kind, keys[0], CellStore.ImageFile);
+            Assert.Contains("evchan, red hair", PngFile.ReadParameters(png));
+            Assert.Equal(JsonValueKind.Object, root.GetProperty("diagnosis").ValueKind);
+        }
+        // LoRA cells differ from the baseline: the adapters were applied.
+        var effects = JsonDocument.Parse(File.ReadAllText(f.Output(EvaluateStage.JsonFile))).RootElement.GetProperty("cells").EnumerateArray()
+            .Where(c => c.GetProperty("epoch").ValueKind != JsonValueKind.Null).Select(c => c.GetProperty("effect").GetDouble()).ToList();
+        foreach (var l in f.Log) output.WriteLine(l);
+        // (Random adapters on a random model: some renders collapse to black like the baseline, so not every cell differs.)
+        Assert.Contains(effects, e => e > 0.05);
+        var html = File.ReadAllText(f.Output(EvaluateStage.ReportFile));
+        Assert.Contains("src=\"grids/grid.png\"", html);
+        Assert.Contains("lorabake generate", html);
+
+        // Same settings, forced: every cell comes from the cache.
+        Assert.True(f.Run(recipe, StageCatalog.Evaluate, force: true).Ran);
+        Assert.Equal(new EvaluationCounts(0, 5), f.Evaluate.LastRun);
+        Assert.Contains(f.Log, l => l.Contains("rendered 0, cached 5", StringComparison.Ordinal));
+
+        // Unchanged and not forced: the stage is up to date and does not run.
+        Assert.False(f.Run(recipe, StageCatalog.Evaluate).Ran);
+
+        // A new weight makes the stage stale, and only its row renders: one cell per epoch.
+        var more = f.Recipe("[0.5, 0.75, 1.0]");
+        Assert.True(f.Run(more, StageCatalog.Evaluate).Ran);
+        Assert.Equal(new EvaluationCounts(2, 5), f.Evaluate.LastRun);
+        using var doc2 = JsonDocument.Parse(File.ReadAllText(f.Output(EvaluateStage.JsonFile)));
+        Assert.Equal(9, doc2.RootElement.GetProperty("cells").GetArrayLength());
+
+        // A damaged cell entry reads as missing and is rendered again; the others stay cached.
+        var cellDir = Directory.EnumerateDirectories(Path.Combine(f.Repo.Layout.StoreDir, "entries", CellStore.Kind)).Order(StringComparer.Ordinal).First();
+        File.AppendAllText(Path.Combine(cellDir, CellStore.ImageFile), "x");
+        Assert.True(f.Run(more, StageCatalog.Evaluate, force: true).Ran);
+        Assert.Equal(new EvaluationCounts(1, 6), f.Evaluate.LastRun);
+        output.WriteLine($"whole test: {watch.Elapsed.TotalSeconds:0.0}s");
+    }
+}
