@@ -48,6 +48,27 @@ public class NightlyBuildTests
         Assert.Equal(["Download", "Process"], r.Stages.Select(s => s.Stage));
     }
 
+    private sealed class ReportStage : IStage
+    {
+        public string Name => "Evaluate";
+        public int SchemaVersion => 1;
+        public IReadOnlyList<string> DependsOn => ["Process"];
+        public Fingerprint ComputeFingerprint(StageContext c) => new FingerprintBuilder(Name, SchemaVersion).Build();
+        public void Run(StageContext c, EntryWriter output) =>
+            File.WriteAllText(Path.Combine(output.Directory, "report.txt"), File.ReadAllText(Path.Combine(c.UpstreamDirectory("Process"), "publish", "processed.txt")));
+    }
+
+    [Fact]
+    public void Nightly_means_Evaluate_when_there_is_an_Evaluate_stage()
+    {
+        using var repo = new PipelineTempRepo();
+        AddLocalModelProject(repo, "p");
+        var r = new ProjectBuilder(repo.Layout, () => TestCatalog.Create().Catalog.Register(StageCatalog.Evaluate, _ => [new ReportStage()])).Build("p", ProjectBuilder.Nightly);
+        Assert.True(r.Succeeded, r.Error);
+        Assert.Equal("Evaluate", r.Target);
+        Assert.Equal(["Download", "Process", "Evaluate"], r.Stages.Select(s => s.Stage));
+    }
+
     [Fact]
     public void A_broken_recipe_fails_its_project_only()
     {
