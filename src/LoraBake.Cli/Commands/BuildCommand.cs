@@ -44,11 +44,12 @@ public sealed class BuildCommand : Command<BuildCommand.Settings>
             results.Add(r);
         }
 
+        // Stage names only: why each ran is in its "running (...)" line above.
         var table = new Table().AddColumn("project").AddColumn("target").AddColumn("result").AddColumn("ran").AddColumn("skipped").AddColumn("time");
         foreach (var r in results)
             table.AddRow(Markup.Escape(r.Project), Markup.Escape(r.Target),
                 r.Succeeded ? "[green]ok[/]" : $"[red]failed[/]: {Markup.Escape(r.Error!.Split('\n').Last())}",
-                Markup.Escape(string.Join(", ", r.Stages.Where(s => s.Ran).Select(s => $"{s.Stage} ({s.Reason})")) is { Length: > 0 } ran ? ran : "-"),
+                Markup.Escape(string.Join(", ", r.Stages.Where(s => s.Ran).Select(s => s.Stage)) is { Length: > 0 } ran ? ran : "-"),
                 r.Stages.Count(s => !s.Ran).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 $"{r.Elapsed.TotalSeconds:0.0}s");
         AnsiConsole.Write(table);
