@@ -3,17 +3,8 @@ namespace LoraBake.Tests.Models;
 /// <summary>Finds the shared goldens (the folder that has `shared/goldens` beside it, walking up from the test binary).</summary>
 static class ModelsTestPaths
 {
-    static readonly Lazy<string> Root = new(() =>
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            var g = Path.Combine(d.FullName, "shared", "goldens");
-            if (Directory.Exists(g)) return g;
-        }
-        throw new DirectoryNotFoundException("shared/goldens not found above " + AppContext.BaseDirectory);
-    });
 
-    public static string Goldens(params string[] parts) => Path.Combine(new[] { Root.Value }.Concat(parts).ToArray());
+    public static string Goldens(params string[] parts) => Path.Combine(new[] { GoldensFolder.Root }.Concat(parts).ToArray());
     public static string TinyA(params string[] parts) => Goldens(new[] { "tiny_a" }.Concat(parts).ToArray());
 
     /// <summary>A fresh empty folder under the system temp dir, deleted by Dispose.</summary>

@@ -7,19 +7,10 @@ namespace LoraBake.Tests.Sampling;
 /// <summary>Finds ../shared/goldens from the test binary and reads golden safetensors with their metadata.</summary>
 internal static class SamplingTestPaths
 {
-    public static string Goldens { get; } = FindGoldens();
+    public static string Goldens => GoldensFolder.Root;
 
     public static string Golden(params string[] parts) => Path.Combine([Goldens, .. parts]);
 
-    static string FindGoldens()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "goldens");
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        throw new DirectoryNotFoundException($"no shared/goldens above {AppContext.BaseDirectory}");
-    }
 
     /// <summary>All tensors of a golden file (caller disposes) and its <c>__metadata__</c>.</summary>
     public static (Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata) Load(string path)
