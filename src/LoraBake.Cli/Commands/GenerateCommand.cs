@@ -98,7 +98,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         SamplerRegistry.Create(request.Sampler, where: "--sampler");   // fail before the model loads
 
         var clock = Stopwatch.StartNew();
-        using var model = Sd1Model.Load(source.Checkpoint, source.Vae, source.Tokenizer);
+        using var model = Sd1Model.Load(source.Checkpoint, source.Vae, source.Tokenizer, sidecarPath: source.Sidecar);
         log.WriteLine($"loaded {source.Checkpoint} in {clock.Elapsed.TotalSeconds:0.0}s");
         using var generator = new Sd1Generator(model, settings.LoraMode) { LoraSearchFolders = source.LoraFolders };
         string infotext = generator.Infotext(request, source.Name, source.Hash ?? WebuiHashes.ModelHash(source.Checkpoint));
@@ -110,7 +110,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         return 0;
     }
 
-    sealed record ModelSource(string Checkpoint, string? Vae, string? Tokenizer, string Name, string? Hash, IReadOnlyList<string> LoraFolders);
+    sealed record ModelSource(string Checkpoint, string? Vae, string? Tokenizer, string Name, string? Hash, IReadOnlyList<string> LoraFolders, string? Sidecar = null);
 
     static ModelSource ResolveModel(Settings s)
     {
@@ -133,7 +133,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         // A single file's SHA-256 is already known; webui's hash is its first 10 digits.
         string? hash = model.Folder is null ? model.Sha256[..10] : null;
         return new ModelSource(checkpoint, vae, tokenizer, Path.GetFileNameWithoutExtension(model.FileName), hash,
-            [layout.OutputDir(s.Project!), "."]);
+            [layout.OutputDir(s.Project!), "."], ModelFiles.Sidecar(dir));
     }
 
     /// <summary>FILE, FILE:W or FILE:TE:UNET; the weights are the trailing numbers (a path may contain ':').</summary>

@@ -87,7 +87,8 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
 
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
         using (var renderer = new CellRenderer(
-                   () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir)),
+                   () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),
+                       sidecarPath: ModelFiles.Sidecar(downloadDir)),
                    Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], clipSkip, context.Log))
         {
             foreach (var (r, p) in renderer.RenderAll(pending, cells, Name)) paths[r] = p;

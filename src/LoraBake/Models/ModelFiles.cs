@@ -16,6 +16,13 @@ public static class ModelFiles
                ?? throw new InvalidDataException($"{path}: the model folder has no .safetensors or .ckpt file");
     }
 
+    /// <summary>The sidecar the Download stage kept with a local checkpoint, or null (then NAME.json beside the checkpoint, if any).</summary>
+    public static string? Sidecar(string downloadEntryDir)
+    {
+        var path = Path.Combine(downloadEntryDir, DownloadStage.SidecarFile);
+        return File.Exists(path) ? path : null;
+    }
+
     /// <summary>
     /// The recipe's `model.tokenizer` (relative to the project); else the tokenizer the Download stage fetched
     /// into its entry; else the tokenizer/ folder beside the checkpoint (built-in models); else null.

@@ -24,13 +24,13 @@ public sealed class Sd1Model : IDisposable
 
     /// <param name="tokenizerDir">A folder with vocab.json and merges.txt; null = `tokenizer/` next to the checkpoint.</param>
     public static Sd1Model Load(string checkpointPath, string? vaePath = null, string? tokenizerDir = null,
-        ScalarType frozenDtype = ScalarType.Float32)
+        ScalarType frozenDtype = ScalarType.Float32, string? sidecarPath = null)
     {
         tokenizerDir ??= DefaultTokenizerDir(checkpointPath)
             ?? throw new UserError($"{checkpointPath}: no tokenizer found. Set `model.tokenizer:` in the recipe (or --tokenizer) to a folder " +
                                    "with the CLIP vocab.json and merges.txt (openai/clip-vit-large-patch14), or put a tokenizer/ folder next to the checkpoint.");
         var tokenizer = ClipTokenizer.Load(tokenizerDir);
-        using var ckpt = Sd1Checkpoint.Open(checkpointPath, vaePath);
+        using var ckpt = Sd1Checkpoint.Open(checkpointPath, vaePath, sidecarPath: sidecarPath);
         var text = ClipTextModel.FromStateDict(ckpt.TextStateDict, ckpt.TextHeads, dtype: frozenDtype, source: checkpointPath);
         var unet = UNet2DConditionModel.FromDiffusersStateDict(ckpt.UnetStateDict, ckpt.UnetHeads, ckpt.UnetNormGroups, ckpt.UnetNormEps,
             dtype: frozenDtype, source: checkpointPath);

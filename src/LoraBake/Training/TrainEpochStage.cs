@@ -67,7 +67,8 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         context.Log($"{Name}: loading {model.Source} ({model.FileName})");
         var dtype = FrozenDtype(recipe.Training.MixedPrecision);
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
-            ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir), dtype);
+            ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir), dtype,
+            ModelFiles.Sidecar(downloadDir));
         var latents = new LatentCache(context.Store, model.Sha256 + "+" + (vae?.Sha256 ?? "builtin-vae"), () => sd.Vae);
         var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
 

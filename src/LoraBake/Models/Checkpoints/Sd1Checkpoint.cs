@@ -54,7 +54,8 @@ public sealed class Sd1Checkpoint : IDisposable
     }
 
     /// <summary>Opens <paramref name="path"/>; <paramref name="vaePath"/> replaces its VAE; <paramref name="dtype"/> converts every tensor on load.</summary>
-    public static Sd1Checkpoint Open(string path, string? vaePath = null, ScalarType? dtype = null)
+    /// <param name="sidecarPath">The architecture sidecar; default: NAME.json next to <paramref name="path"/>.</param>
+    public static Sd1Checkpoint Open(string path, string? vaePath = null, ScalarType? dtype = null, string? sidecarPath = null)
     {
         if (!File.Exists(path)) throw new UserError($"{path}: file not found.");
         // A pickle has no index: a .ckpt is loaded once, up front, and judged from its keys.
@@ -91,7 +92,7 @@ public sealed class Sd1Checkpoint : IDisposable
             else vae = LoadVae(vaePath, dtype);
             DisposeUnused(all, unet, vae, text);
 
-            var sidecar = Sd1Sidecar.For(path);
+            var sidecar = sidecarPath is not null && File.Exists(sidecarPath) ? Sd1Sidecar.Read(sidecarPath) : Sd1Sidecar.For(path);
             var result = new Sd1Checkpoint(path, vaePath, unet, vae, text, sidecar, unet.Values.First().dtype);
             result.Validate();
             return result;

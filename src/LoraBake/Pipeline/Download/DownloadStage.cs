@@ -13,7 +13,7 @@ namespace LoraBake.Pipeline.Download;
 public sealed class DownloadStage : IStage
 {
     public string Name => StageCatalog.Download;
-    public int SchemaVersion => 2;
+    public int SchemaVersion => 3;
     public IReadOnlyList<string> DependsOn => [];
 
     public Fingerprint ComputeFingerprint(StageContext context)
@@ -34,6 +34,31 @@ public sealed class DownloadStage : IStage
         if (m.Vae != null) Fetch(context, output, "vae", Resolve(context, m.Vae, m.VaeSha256, "model.vae", presets: false), m.Vae);
         if (NeedsTokenizer(context)) ClipTokenizerFiles.Fetch(context, output);
     }
+
+    /// <summary>
+    /// A local checkpoint's companions travel with it into the entry: its sidecar (NAME.json: head counts and norm
+    /// groups that shapes cannot tell) as model.sidecar.json, and a tokenizer/ folder beside it.
+    /// </summary>
+    private static void CopyCompanions(string checkpoint, string entryDir, StageContext c)
+    {
+        var sidecar = Path.ChangeExtension(checkpoint, ".json");
+        if (File.Exists(sidecar) && sidecar != checkpoint)
+        {
+            File.Copy(sidecar, Path.Combine(entryDir, SidecarFile));
+            c.Log($"model: with its sidecar {Path.GetFileName(sidecar)}");
+        }
+        var tokenizer = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, ClipTokenizerFiles.Folder);
+        if (File.Exists(Path.Combine(tokenizer, "vocab.json")) && File.Exists(Path.Combine(tokenizer, "merges.txt")))
+        {
+            Directory.CreateDirectory(Path.Combine(entryDir, ClipTokenizerFiles.Folder));
+            foreach (var f in new[] { "vocab.json", "merges.txt" })
+                File.Copy(Path.Combine(tokenizer, f), Path.Combine(entryDir, ClipTokenizerFiles.Folder, f));
+            c.Log("model: with the tokenizer/ folder beside it");
+        }
+    }
+
+    /// <summary>Where a local checkpoint's sidecar is kept in the Download entry.</summary>
+    public const string SidecarFile = "model.sidecar.json";
 
     /// <summary>
     /// The model presets come with the CLIP tokenizer's pinned URLs; for a URL or a local file the recipe names
@@ -102,6 +127,7 @@ public sealed class DownloadStage : IStage
                         "Nothing was stored. Point the recipe at the right file, or put the new hash in the recipe if the file changed on purpose.");
                 c.Store.PutFile(s.Location, sha, move: false);
                 size = new FileInfo(s.Location).Length;
+                if (role == "model") CopyCompanions(s.Location, output.Directory, c);
                 c.Log($"{role}: stored {s.Location} ({ConsoleDownloadProgress.Bytes(size)}), sha256 {sha}");
                 break;
             }
