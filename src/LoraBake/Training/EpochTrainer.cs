@@ -147,6 +147,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
 
     private DateTime _lastReport = DateTime.MinValue;
 
+    // A text bar (not an animated one): the stage log goes to Cake's console and to CI logs alike.
     void Report(int epoch, EpochSchedule schedule, int done, int total, double ema, double lr, TimeSpan elapsed)
     {
         bool last = done == total;
@@ -156,7 +157,9 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         var epochEta = TimeSpan.FromSeconds(perStep * (total - done));
         int remainingRun = schedule.TotalSteps - ((epoch - 1) * schedule.StepsPerEpoch + done);
         var runEta = TimeSpan.FromSeconds(perStep * Math.Max(0, remainingRun));
+        int filled = total > 0 ? done * 20 / total : 20;
+        var bar = new string('#', filled) + new string('-', 20 - filled);
         log(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch}/{schedule.Epochs} step {done}/{total} | {1 / perStep:0.00} it/s | loss {ema:0.0000} | lr {lr:0.###e+0} | eta epoch {epochEta:mm\\:ss}, run {runEta:hh\\:mm\\:ss}"));
+            $"epoch {epoch}/{schedule.Epochs} [{bar}] step {done}/{total} | {1 / perStep:0.00} it/s | loss {ema:0.0000} | lr {lr:0.###e+0} | eta epoch {epochEta:mm\\:ss}, run {runEta:hh\\:mm\\:ss}"));
     }
 }

@@ -8,7 +8,7 @@ namespace LoraBake.Tests.Training;
 
 /// <summary>
 /// A throw-away repository with one small project on the built-in tiny model: three 512×512 demo images,
-/// batch 1, two repeats (6 steps an epoch). Runs stages in-process through the real runner, or as a
+/// batch 1, two repeats by default (6 steps an epoch). Runs stages in-process through the real runner, or as a
 /// separate `lorabake` process (to kill it).
 /// </summary>
 sealed class TrainProject : IDisposable
@@ -17,7 +17,7 @@ sealed class TrainProject : IDisposable
     public string Root { get; }
     public RepoLayout Layout { get; }
 
-    public TrainProject(string extraTraining = "", int epochs = 2)
+    public TrainProject(string extraTraining = "", int epochs = 2, int repeats = 2)
     {
         Root = Path.Combine(Path.GetTempPath(), "lorabake-train-" + Guid.NewGuid().ToString("N")[..12]);
         Layout = new RepoLayout(Root);
@@ -35,7 +35,7 @@ sealed class TrainProject : IDisposable
               source: builtin:tiny-sd1
             dataset:
               resolution: 512
-              num_repeats: 2
+              num_repeats: {repeats}
               flip_aug: true
             training:
               how_many: {epochs}

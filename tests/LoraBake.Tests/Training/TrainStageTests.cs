@@ -9,19 +9,21 @@ public class TrainStageTests
     [Fact, Trait("Category", "Slow")]
     public void A_build_killed_mid_epoch_resumes_to_byte_identical_files()
     {
-        using var reference = new TrainProject();
+        // 12 steps an epoch: the kill lands well inside the epoch even when steps are fast.
+        using var reference = new TrainProject(repeats: 4);
         reference.RunAll(2);
 
-        using var killed = new TrainProject();
+        using var killed = new TrainProject(repeats: 4);
         killed.Run("Download");
         killed.Run("Process");
         killed.Run("Train-Epoch-01");
         using (var p = killed.StartCli("Train-Epoch-02"))
         {
-            // Kill the process as soon as it reports its second step: the epoch is half done.
+            // Kill the process as soon as it reports its first step: the epoch has just begun.
             string? line;
-            while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("step 2/", StringComparison.Ordinal)) { }
+            while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("step 1/12", StringComparison.Ordinal)) { }
             Assert.NotNull(line);
+            Assert.False(p.HasExited, "the epoch finished before it could be killed");
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
         }
