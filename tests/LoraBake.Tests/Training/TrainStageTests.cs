@@ -54,6 +54,21 @@ public class TrainStageTests
         var up = file.Load(file.Keys.First(k => k.EndsWith(".lora_up.weight", StringComparison.Ordinal) && k.StartsWith("lora_unet", StringComparison.Ordinal)));
         Assert.True(up.to(TorchSharp.torch.ScalarType.Float32).abs().max().item<float>() > 0f);
 
+        // Applied at weight w, the trained file merges as the reference formula says: W + w·(alpha/dim)·(up @ down).
+        const string module = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_q";
+        var down = file.Load(module + ".lora_down.weight").to(TorchSharp.torch.ScalarType.Float32);
+        var upQ = file.Load(module + ".lora_up.weight").to(TorchSharp.torch.ScalarType.Float32);
+        var alpha = file.Load(module + ".alpha").to(TorchSharp.torch.ScalarType.Float32).item<float>();
+        var entry = Directory.GetDirectories(Path.Combine(project.Layout.StoreDir, "entries", "download")).Single();
+        var checkpoint = Directory.GetFiles(Path.Combine(entry, "model"), "*.safetensors").Single();
+        using var model = LoraBake.Models.Sd1Model.Load(checkpoint);
+        var weight = model.Unet.named_parameters().Single(p => p.name == "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_q.weight").parameter;
+        var expected = weight.detach().clone() + 0.7 * (alpha / down.shape[0]) * TorchSharp.torch.matmul(upQ, down);
+        var tensors = file.Load(dtype: TorchSharp.torch.ScalarType.Float32);
+        using var network = LoraBake.Networks.LoraNetwork.FromWeights(model.Unet, model.TextEncoder, tensors, project.Output("t-02.safetensors"));
+        network.MergeInto(0.7);
+        Assert.True(TorchSharp.torch.allclose(weight, expected, rtol: 1e-6, atol: 1e-6), "merged weight differs from W + w·scale·up@down");
+
         var loss = File.ReadAllLines(project.Output("loss.csv"));
         Assert.Equal(EpochTrainer.LossHeader.TrimEnd('\n'), loss[0]);
         Assert.Equal(13, loss.Length); // header + 2 epochs × 6 steps
