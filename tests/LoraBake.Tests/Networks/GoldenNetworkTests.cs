@@ -119,5 +119,13 @@ public class GoldenNetworkTests
             Assert.Contains(locon.Modules, m => m.LoraName == "lora_unet_up_blocks_1_resnets_2_conv_shortcut");
             locon.Remove();
         }
+        using (var loha = LoraNetwork.Create(unet, te, NetworkType.LoHa, 8, 4, convDim: 4, convAlpha: 1))
+        {
+            // LyCORIS LoHa on LoCon's targets: same 350 modules, hada_* factors instead of up/down.
+            Assert.Equal(350, loha.Modules.Count);
+            Assert.All(loha.Modules, m => Assert.IsType<LoHaModule>(m));
+            Assert.Equal(50, loha.Modules.Count(m => m.Target.IsKxKConv));
+            loha.Remove();
+        }
     }
 }
