@@ -81,11 +81,12 @@ Task("Clean")
     .Does(() => lorabake.Execute("clean", "--project", project));
 
 Task("Bench")
-    .Description("Benchmarks: image processing (images/s) and the model stack (--size=tiny|sd15, default tiny; add --train for a training step).")
+    .Description("Benchmarks: image processing (images/s) and the model stack (--size=tiny|sd15, default tiny; --train adds a training step, --cell one full-size SD1.5 grid cell).")
     .Does(() =>
     {
         lorabake.Execute("bench", "process", "--count", Argument("count", "200"));
         lorabake.Execute("bench", "model", "--size", Argument("size", "tiny"), HasArgument("train") ? "--train" : null);
+        if (HasArgument("cell")) lorabake.Execute("bench", "cell", "--steps", Argument("steps", "20"));
     });
 
 Task("Test")
