@@ -44,7 +44,6 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
             var vae = new AutoencoderKL(VaeConfig.Sd1);
             foreach (var m in new nn.Module[] { text, unet, vae })
             {
-                GroupNormInit.Reset(m);
                 m.eval();
                 foreach (var p in m.parameters()) p.requires_grad = false;
             }

@@ -43,7 +43,6 @@ public static class TinySd1
         using var text = new ClipTextModel(textConfig);
         using var unet = new UNet2DConditionModel(unetConfig);
         using var vae = new AutoencoderKL(VaeConfig);
-        foreach (var m in new nn.Module[] { text, unet, vae }) GroupNormInit.Reset(m);
 
         var weights = Sd1Checkpoint.ToOriginalLayout(StateDict(unet), StateDict(vae), StateDict(text));
         SafetensorsWriter.Save(Path.Combine(directory, CheckpointFile), weights,

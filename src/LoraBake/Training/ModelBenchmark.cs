@@ -49,7 +49,6 @@ public static class ModelBenchmark
     {
         torch.manual_seed(0);
         using var unet = new UNet2DConditionModel(config);
-        GroupNormInit.Reset(unet);
         unet.eval();
         foreach (var p in unet.parameters()) p.requires_grad = false;
         double macs = UNetFlops.MultiplyAdds(config, latent, latent, tokens);
@@ -74,12 +73,10 @@ public static class ModelBenchmark
         torch.manual_seed(0);
         using (var clip = new ClipTextModel(text))
         {
-            GroupNormInit.Reset(clip);
             using var ids = randint(0, text.VocabSize - 1, [2, 77], dtype: ScalarType.Int64);
             yield return new Line("CLIP text encoder, 2 prompts x 77 tokens", Time(() => { using (no_grad()) clip.forward(ids).Dispose(); }, runs), "fp32");
         }
         using var ae = new AutoencoderKL(vae);
-        GroupNormInit.Reset(ae);
         foreach (var p in ae.parameters()) p.requires_grad = false;
         using var image = rand([1, 3, imageSize, imageSize]) * 2 - 1;
         yield return new Line($"VAE encode {imageSize}x{imageSize}", Time(() => { using (no_grad()) using (var d = ae.Encode(image)) { } }, runs), "fp32");
@@ -92,7 +89,6 @@ public static class ModelBenchmark
     {
         torch.manual_seed(0);
         using var unet = new UNet2DConditionModel(config);
-        GroupNormInit.Reset(unet);
         unet.to(frozen);
         using var network = LoraNetwork.Create(unet, null, NetworkType.LoRA, dim, dim / 2.0);
         var groups = network.ParamGroups(1e-4, null, 1e-4);

@@ -16,7 +16,7 @@ public sealed class VaeAttention : nn.Module<Tensor, Tensor>
 
     public VaeAttention(int channels, VaeConfig c, Device? device = null) : base(nameof(VaeAttention))
     {
-        group_norm = nn.GroupNorm(c.NormNumGroups, channels, c.NormEps, device: device);
+        group_norm = GroupNorms.Create(c.NormNumGroups, channels, c.NormEps, device);
         to_q = nn.Linear(channels, channels, device: device);
         to_k = nn.Linear(channels, channels, device: device);
         to_v = nn.Linear(channels, channels, device: device);

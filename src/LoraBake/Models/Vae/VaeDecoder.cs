@@ -20,7 +20,7 @@ public sealed class VaeDecoder : nn.Module<Tensor, Tensor>
         mid_block = new VaeMidBlock(rev[0], c, device);
         up_blocks = nn.ModuleList(Enumerable.Range(0, rev.Length)
             .Select(i => VaeLevelBlock.Up(i == 0 ? rev[0] : rev[i - 1], rev[i], c, upsample: i < rev.Length - 1, device)).ToArray());
-        conv_norm_out = nn.GroupNorm(c.NormNumGroups, rev[^1], c.NormEps, device: device);
+        conv_norm_out = GroupNorms.Create(c.NormNumGroups, rev[^1], c.NormEps, device);
         conv_out = nn.Conv2d(rev[^1], c.OutChannels, 3, padding: 1, device: device);
         RegisterComponents();
     }

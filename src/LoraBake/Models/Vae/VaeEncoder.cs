@@ -20,7 +20,7 @@ public sealed class VaeEncoder : nn.Module<Tensor, Tensor>
         down_blocks = nn.ModuleList(Enumerable.Range(0, ch.Length)
             .Select(i => VaeLevelBlock.Down(i == 0 ? ch[0] : ch[i - 1], ch[i], c, downsample: i < ch.Length - 1, device)).ToArray());
         mid_block = new VaeMidBlock(ch[^1], c, device);
-        conv_norm_out = nn.GroupNorm(c.NormNumGroups, ch[^1], c.NormEps, device: device);
+        conv_norm_out = GroupNorms.Create(c.NormNumGroups, ch[^1], c.NormEps, device);
         conv_out = nn.Conv2d(ch[^1], 2 * c.LatentChannels, 3, padding: 1, device: device);
         RegisterComponents();
     }

@@ -15,9 +15,9 @@ public sealed class VaeResnetBlock : nn.Module<Tensor, Tensor>
 
     public VaeResnetBlock(int inChannels, int outChannels, VaeConfig c, Device? device = null) : base(nameof(VaeResnetBlock))
     {
-        norm1 = nn.GroupNorm(c.NormNumGroups, inChannels, c.NormEps, device: device);
+        norm1 = GroupNorms.Create(c.NormNumGroups, inChannels, c.NormEps, device);
         conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1, device: device);
-        norm2 = nn.GroupNorm(c.NormNumGroups, outChannels, c.NormEps, device: device);
+        norm2 = GroupNorms.Create(c.NormNumGroups, outChannels, c.NormEps, device);
         conv2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1, device: device);
         if (inChannels != outChannels) conv_shortcut = nn.Conv2d(inChannels, outChannels, 1, device: device);
         RegisterComponents();
