@@ -1,3 +1,5 @@
+using LoraBake.Networks;
+
 namespace LoraBake.Recipes;
 
 // The recipe as C# records: one record per YAML section, property names in the colab's and kohya's own
@@ -118,8 +120,6 @@ public sealed record TrainingSettings
     /// <summary>A LoRA to start from (colab "continue_from_lora").</summary>
     public string? ContinueFromLora { get; init; }
 }
-
-public enum NetworkType { LoRA, LoCon, LoHa }
 
 /// <summary>`network:` — the adapter's structure (colab "Structure" cell).</summary>
 public sealed record NetworkSettings

@@ -38,7 +38,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         // The network's initial weights (kaiming-uniform lora_down) come from torch's global generator: seed it, as
         // sd-scripts' set_seed does, so epoch 1 starts from the same weights in every process.
         torch.manual_seed(t.Seed);
-        using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, ToNetworkType(n.LoraType),
+        using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, n.LoraType,
             n.NetworkDim, n.NetworkAlpha, n.ConvDim, n.ConvAlpha);
         var groups = network.ParamGroups(t.UnetLr, trainText ? t.TextEncoderLr : 0, t.UnetLr);
         using var optimizer = OptimizerFactory.Create(t.Optimizer, groups, new OptimizerArgs(t.OptimizerArgs), log);
@@ -138,12 +138,6 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             new CaptionSettings(img.ActivationTags, img.ShuffleTags, index.CaptionDropoutRate, index.CaptionTagDropoutRate, seed));
     }
 
-    public static Networks.NetworkType ToNetworkType(Recipes.NetworkType t) => t switch
-    {
-        Recipes.NetworkType.LoRA => Networks.NetworkType.LoRA,
-        Recipes.NetworkType.LoCon => Networks.NetworkType.LoCon,
-        _ => Networks.NetworkType.LoHa,
-    };
 
     private DateTime _lastReport = DateTime.MinValue;
 

@@ -95,7 +95,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
         var schedule = new EpochSchedule(index, t);
         var model = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download))!;
         var vae = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download), "vae");
-        var type = EpochTrainer.ToNetworkType(n.LoraType);
+        var type = n.LoraType;
         var optimizerArgs = t.OptimizerArgs.Count > 0 ? "(" + string.Join(",", t.OptimizerArgs) + ")" : "()";
         var subsets = report.Subsets.Select(s => new KohyaSubsetInfo(
             Path.GetFileName(s.Dir.TrimEnd('/')) is { Length: > 0 } d ? d : s.Name, s.Images, s.NumRepeats, s.FlipAug,
@@ -108,7 +108,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
         return new KohyaTrainingInfo
         {
             OutputName = recipe.Name, NetworkType = type, NetworkDim = n.NetworkDim, NetworkAlpha = n.NetworkAlpha,
-            ConvDim = type == Networks.NetworkType.LoRA ? null : n.ConvDim, ConvAlpha = type == Networks.NetworkType.LoRA ? null : n.ConvAlpha,
+            ConvDim = type == NetworkType.LoRA ? null : n.ConvDim, ConvAlpha = type == NetworkType.LoRA ? null : n.ConvAlpha,
             LearningRate = t.UnetLr, UnetLr = t.UnetLr, TextEncoderLr = t.TextEncoderLr,
             LrScheduler = t.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
             Optimizer = OptimizerDescription(t.Optimizer) + optimizerArgs,

@@ -1,3 +1,4 @@
+using LoraBake.Networks;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 

@@ -1,3 +1,4 @@
+using LoraBake.Networks;
 using System.Diagnostics;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
