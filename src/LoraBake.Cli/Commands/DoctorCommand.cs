@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using LoraBake.Numerics;
 using LoraBake.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -6,7 +7,7 @@ using Spectre.Console.Cli;
 namespace LoraBake.Cli.Commands;
 
 /// <summary>`lorabake doctor`: can this machine run LoraBake? Torch version, threads, the native-library fix.</summary>
-[Description("Report the torch runtime: version, threads, CUDA, and whether the GLIBCXX fix was applied.")]
+[Description("Report the torch runtime: version, threads, CUDA, the GLIBCXX fix, and the numerics self-test with the route it chose.")]
 public sealed class DoctorCommand : Command<DoctorCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -19,9 +20,22 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var r = TorchRuntime.Describe();
+        var guard = NumericsGuard.Current;
         if (settings.Json)
         {
-            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(r, CliJson.Options));
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                runtime = r,
+                numerics = new
+                {
+                    route = ConvRoutes.Name(guard.Route),
+                    forced = guard.Forced,
+                    bf16_usable = guard.Bf16Usable,
+                    self_test_ms = guard.SelfTest?.Milliseconds,
+                    checks = guard.SelfTest?.Checks,
+                    summary = guard.Summary,
+                },
+            }, CliJson.Options));
             return 0;
         }
         var table = new Table().AddColumn("check").AddColumn("value");
@@ -36,7 +50,14 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
             false => "no",
             null => "not required by this library",
         });
+        table.AddRow("oneDNN switch (at::Context)", OneDnnSwitch.Available ? (OneDnnSwitch.Enabled ? "available, on" : "available, off") : "not exported by this LibTorch");
+        foreach (var check in guard.SelfTest?.Checks ?? [])
+            table.AddRow(Markup.Escape(check.Name), (check.Passed ? "[green]pass[/]: " : "[red]FAIL[/]: ") + Markup.Escape(check.Evidence));
+        if (guard.SelfTest is null) table.AddRow("numerics self-test", "not run (route forced)");
+        table.AddRow("convolution route", Markup.Escape(ConvRoutes.Name(guard.Route) + (guard.Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})" : " (chosen by the self-test)")));
+        table.AddRow("bfloat16", guard.Bf16Usable ? "usable" : "refused: wrong results on this CPU");
         AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(guard.Summary);
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using LoraBake.Runtime;
 using System.Diagnostics;
 using System.Globalization;
 using LoraBake.Models;
@@ -31,6 +32,7 @@ public sealed class CellRenderer(Func<Sd1Model> loadModel, string? modelName, st
         var result = new Dictionary<RenderRequest, string>();
         if (pending.Count == 0) return result;
         var total = Stopwatch.StartNew();
+        var failed = new List<string>();
         for (var i = 0; i < pending.Count; i++)
         {
             var p = pending[i];
@@ -43,14 +45,28 @@ public sealed class CellRenderer(Func<Sd1Model> loadModel, string? modelName, st
             }
             var watch = Stopwatch.StartNew();
             var request = ToGenerateRequest(p.Request, p.LoraPath, clipSkip);
-            using var image = _generator.Generate(request);
-            result[p.Request] = cells.Put(p.Key, p.Canonical, image, _generator.Infotext(request, modelName, modelHash));
             var what = p.Request.Epoch is { } e ? $"epoch {e}, weight {PyNumber.Float(p.Request.Weight)}" : "baseline";
+            Image<Rgb24> image;
+            try
+            {
+                image = _generator.Generate(request);
+            }
+            catch (NonFiniteImageException error)
+            {
+                // Render the rest (they are cached), then fail with every broken cell named.
+                failed.Add($"{what}, seed {p.Request.Seed}: {error.Message}");
+                log($"{stageName}: cell {what}, seed {p.Request.Seed} is not finite; not stored");
+                continue;
+            }
+            using (image) result[p.Request] = cells.Put(p.Key, p.Canonical, image, _generator.Infotext(request, modelName, modelHash));
             log(string.Create(CultureInfo.InvariantCulture,
                 $"{stageName}: rendered {i + 1}/{pending.Count} ({what}, seed {p.Request.Seed}) in {watch.Elapsed.TotalSeconds:0.0}s"));
         }
         log(string.Create(CultureInfo.InvariantCulture,
             $"{stageName}: {pending.Count} renders in {total.Elapsed.TotalSeconds:0.0}s ({pending.Count / Math.Max(total.Elapsed.TotalSeconds, 1e-9):0.###} cells/s, model load included)"));
+        if (failed.Count > 0)
+            throw new UserError($"{stageName}: {failed.Count} of {pending.Count} grid cells rendered NaN or infinity and were not stored " +
+                                "(a black square would pass for a result):\n- " + string.Join("\n- ", failed));
         return result;
     }
 

@@ -1,3 +1,4 @@
+using LoraBake.Numerics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LoraBake.Data;
@@ -85,6 +86,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         var cachedCount = paths.Count;
         context.Log($"{Name}: {keys.Count} renders: {pending.Count} to render, {cachedCount} cached");
 
+        context.Log($"{Name}: {NumericsGuard.Current.Summary}");
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
         using (var renderer = new CellRenderer(
                    () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),

@@ -1,3 +1,4 @@
+using LoraBake.Numerics;
 using LoraBake.Models.Checkpoints;
 using LoraBake.Models.Text;
 using LoraBake.Models.UNet;
@@ -26,12 +27,14 @@ public sealed class Sd1Model : IDisposable
     public static Sd1Model Load(string checkpointPath, string? vaePath = null, string? tokenizerDir = null,
         ScalarType frozenDtype = ScalarType.Float32, string? sidecarPath = null)
     {
+        if (frozenDtype == ScalarType.BFloat16 && !NumericsGuard.Current.Bf16Usable)
+            throw new UserError($"{checkpointPath}: refusing to load the model in bfloat16: {NumericsGuard.Current.Bf16RefusalReason}");
         tokenizerDir ??= DefaultTokenizerDir(checkpointPath)
             ?? throw new UserError($"{checkpointPath}: no tokenizer found. Set `model.tokenizer:` in the recipe (or --tokenizer) to a folder " +
                                    "with the CLIP vocab.json and merges.txt (openai/clip-vit-large-patch14), or put a tokenizer/ folder next to the checkpoint.");
         var tokenizer = ClipTokenizer.Load(tokenizerDir);
         using var ckpt = Sd1Checkpoint.Open(checkpointPath, vaePath, sidecarPath: sidecarPath);
-        var text = ClipTextModel.FromStateDict(ckpt.TextStateDict, ckpt.TextHeads, dtype: frozenDtype, source: checkpointPath);
+        var text = ClipTextModel.FromStateDict(ckpt.TextStateDict, ckpt.TextHeads, dtype: frozenDtype, source: checkpointPath, eosTokenId: tokenizer.EosId);
         var unet = UNet2DConditionModel.FromDiffusersStateDict(ckpt.UnetStateDict, ckpt.UnetHeads, ckpt.UnetNormGroups, ckpt.UnetNormEps,
             dtype: frozenDtype, source: checkpointPath);
         // The VAE stays fp32: it runs once per image (latents are cached) and is the least bf16-tolerant part.

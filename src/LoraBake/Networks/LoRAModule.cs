@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -22,10 +23,10 @@ public sealed class LoRAModule : NetworkModule
         var device = target.Weight.device;
         if (target.IsConv)
         {
-            lora_down = Conv2d(target.InFeatures, dim, target.Kernel, stride: (target.Stride[0], target.Stride[1]),
-                padding: (target.Padding[0], target.Padding[1]), dilation: (target.Dilation[0], target.Dilation[1]),
+            lora_down = new GuardedConv2d(target.InFeatures, dim, target.Kernel, (target.Stride[0], target.Stride[1]),
+                (target.Padding[0], target.Padding[1]), (target.Dilation[0], target.Dilation[1]),
                 bias: false, device: device, dtype: dtype);
-            lora_up = Conv2d(dim, target.OutFeatures, (1, 1), bias: false, device: device, dtype: dtype);
+            lora_up = new GuardedConv2d(dim, target.OutFeatures, (1, 1), (1, 1), (0, 0), (1, 1), bias: false, device: device, dtype: dtype);
         }
         else
         {

@@ -1,3 +1,5 @@
+using LoraBake.Models;
+using LoraBake.Numerics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,6 +52,18 @@ public sealed class TargetLayer
                 Padding = conv.padding?.ToArray() ?? new[] { 0L, 0L };
                 Dilation = conv.dilation.ToArray();
                 break;
+            case GuardedConv2d conv:
+                if (conv.groups != 1)
+                    throw new NotSupportedException("Adapters on grouped convolutions are not supported.");
+                IsConv = true;
+                Weight = conv.weight;
+                OutFeatures = Weight.shape[0];
+                InFeatures = Weight.shape[1];
+                Kernel = (Weight.shape[2], Weight.shape[3]);
+                Stride = conv.stride.ToArray();
+                Padding = conv.padding.ToArray();
+                Dilation = conv.dilation.ToArray();
+                break;
             default:
                 throw new ArgumentException($"Adapters attach to Linear or Conv2d, not {module.GetType().Name}.", nameof(module));
         }
@@ -58,6 +72,6 @@ public sealed class TargetLayer
     /// <summary>This layer's operation with <paramref name="weight"/> and no bias (used to add ΔW·x).</summary>
     public Tensor Apply(Tensor x, Tensor weight) =>
         IsConv
-            ? functional.conv2d(x, weight, null, Stride, Padding, Dilation)
+            ? GuardedConv.Conv2d(x, weight, null, Stride, Padding, Dilation)
             : functional.linear(x, weight);
 }

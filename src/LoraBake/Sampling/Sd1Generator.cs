@@ -56,7 +56,9 @@ public sealed class Sd1Generator : IDisposable
         using var _ = no_grad();
         var (cond, uncond) = Encode(prompt, request.NegativePrompt, request.ClipSkip, device);
         var latents = TextToImage.Generate(_unet, sampler, cond, uncond, settings, device, onStep);
+        if (!latents.isfinite().all().item<bool>()) throw new NonFiniteImageException("latents", request, loras.Count > 0);
         var decoded = ImageConversion.DecodeLatents(latents, _model.Vae.Decode);
+        if (!decoded.isfinite().all().item<bool>()) throw new NonFiniteImageException("decoded pixels", request, loras.Count > 0);
         return ImageConversion.ToImages(decoded)[0];
     }
 

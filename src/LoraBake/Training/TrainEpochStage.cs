@@ -1,3 +1,4 @@
+using LoraBake.Numerics;
 using System.Globalization;
 using LoraBake.Data;
 using LoraBake.Models;
@@ -64,6 +65,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         var vae = DownloadedModel.Load(downloadDir, "vae");
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
 
+        context.Log($"{Name}: {NumericsGuard.Current.Summary}");
         context.Log($"{Name}: loading {model.Source} ({model.FileName})");
         var dtype = FrozenDtype(recipe.Training.MixedPrecision);
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),

@@ -136,8 +136,9 @@ public class LoraNetworkTests
         using var net = LoraNetwork.Create(unet, te, type, 4, 2, convDim: 2, convAlpha: 1);
         using var y1 = unet.call(x);
         using var z1 = te.call(t);
-        Assert.Equal(y0.data<float>().ToArray(), y1.data<float>().ToArray());
-        Assert.Equal(z0.data<float>().ToArray(), z1.data<float>().ToArray());
+        // Attaching freezes the base weights, which may change LibTorch's kernel path: equal within float32 rounding.
+        FloatAssert.Close(y0, y1, rtol: 1e-5, atol: 1e-6, "UNet output with a fresh network");
+        FloatAssert.Close(z0, z1, rtol: 1e-5, atol: 1e-6, "text encoder output with a fresh network");
     }
 
     [Theory]
@@ -185,11 +186,11 @@ public class LoraNetworkTests
 
         net.SetEnabled(false);
         using var yOff = unet.call(x);
-        Assert.Equal(y0.data<float>().ToArray(), yOff.data<float>().ToArray());
+        FloatAssert.Close(y0, yOff, rtol: 1e-5, atol: 1e-6, "UNet output with the network disabled");
         net.SetEnabled(true);
         net.SetMultiplier(0.0);
         using var yZero = unet.call(x);
-        Assert.Equal(y0.data<float>().ToArray(), yZero.data<float>().ToArray());
+        FloatAssert.Close(y0, yZero, rtol: 1e-5, atol: 1e-6, "UNet output at multiplier 0");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,14 +31,14 @@ public sealed class Attention : Module<Tensor, Tensor>
 
 public sealed class Transformer2DModel : Module<Tensor, Tensor>
 {
-    public Conv2d proj_in, proj_out;
+    public GuardedConv2d proj_in, proj_out;
     public Attention attn1;
 
     public Transformer2DModel(long c) : base("Transformer2DModel")
     {
-        proj_in = Conv2d(c, c, 1);
+        proj_in = new GuardedConv2d(c, c, 1);
         attn1 = new Attention(c);
-        proj_out = Conv2d(c, c, 1);
+        proj_out = new GuardedConv2d(c, c, 1);
         RegisterComponents();
     }
 
@@ -53,12 +54,12 @@ public sealed class Transformer2DModel : Module<Tensor, Tensor>
 
 public sealed class ResnetBlock2D : Module<Tensor, Tensor>
 {
-    public Conv2d conv1, conv2;
+    public GuardedConv2d conv1, conv2;
 
     public ResnetBlock2D(long c) : base("ResnetBlock2D")
     {
-        conv1 = Conv2d(c, c, 3, padding: 1);
-        conv2 = Conv2d(c, c, 3, padding: 1);
+        conv1 = new GuardedConv2d(c, c, 3, padding: 1);
+        conv2 = new GuardedConv2d(c, c, 3, padding: 1);
         RegisterComponents();
     }
 
@@ -71,11 +72,11 @@ public sealed class ResnetBlock2D : Module<Tensor, Tensor>
 
 public sealed class Downsample2D : Module<Tensor, Tensor>
 {
-    public Conv2d conv;
+    public GuardedConv2d conv;
 
     public Downsample2D(long c) : base("Downsample2D")
     {
-        conv = Conv2d(c, c, 3, stride: 2, padding: 1);
+        conv = new GuardedConv2d(c, c, 3, stride: 2, padding: 1);
         RegisterComponents();
     }
 
@@ -106,12 +107,12 @@ public sealed class DownBlock : Module<Tensor, Tensor>
 /// <summary>conv_in is outside every target class, so Create must leave it alone.</summary>
 public sealed class TinyUNet : Module<Tensor, Tensor>
 {
-    public Conv2d conv_in;
+    public GuardedConv2d conv_in;
     public ModuleList<DownBlock> down_blocks;
 
     public TinyUNet(long c = 4) : base("UNet2DConditionModel")
     {
-        conv_in = Conv2d(c, c, 3, padding: 1);
+        conv_in = new GuardedConv2d(c, c, 3, padding: 1);
         down_blocks = new ModuleList<DownBlock>(new DownBlock(c));
         RegisterComponents();
     }

@@ -78,12 +78,22 @@ public sealed class ClipTextModel : nn.Module<Tensor, Tensor>
         return stateDict.ToDictionary(kv => Legacy(kv.Key) ? ClipTextConfig.Prefix + kv.Key : kv.Key, kv => kv.Value);
     }
 
-    /// <summary>Builds the model from a state dict's shapes and loads it (<see cref="ClipTextConfig.FromStateDict"/>).</summary>
+    /// <summary>
+    /// Builds the model from a state dict's shapes and loads it (<see cref="ClipTextConfig.FromStateDict"/>).
+    /// <paramref name="eosTokenId"/> is the tokenizer's end-of-text id, where pooling reads the sequence; the
+    /// weights do not record it, and CLIP's 49407 is wrong for any other vocabulary.
+    /// </summary>
     public static ClipTextModel FromStateDict(IReadOnlyDictionary<string, Tensor> stateDict, int numAttentionHeads = 12,
-        Device? device = null, ScalarType? dtype = null, string source = "text encoder weights")
+        Device? device = null, ScalarType? dtype = null, string source = "text encoder weights", int? eosTokenId = null)
     {
         stateDict = WithTextModelPrefix(stateDict);
         var config = ClipTextConfig.FromStateDict(stateDict, numAttentionHeads, source);
+        if (eosTokenId is { } eos)
+        {
+            if (eos < 0 || eos >= config.VocabSize)
+                throw new UserError($"{source}: the tokenizer's end-of-text id {eos} is outside the text encoder's vocabulary of {config.VocabSize}; the tokenizer does not belong to this model.");
+            config = config with { EosTokenId = eos };
+        }
         var model = new ClipTextModel(config, device, dtype);
         model.LoadStateDict(stateDict, source);
         model.eval();

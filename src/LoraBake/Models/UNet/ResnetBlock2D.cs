@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,12 +13,12 @@ namespace LoraBake.Models.UNet;
 public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm1;
-    private readonly Conv2d conv1;
+    private readonly GuardedConv2d conv1;
     private readonly Linear time_emb_proj;
     private readonly GroupNorm norm2;
     private readonly Dropout dropout;
-    private readonly Conv2d conv2;
-    private readonly Conv2d? conv_shortcut;
+    private readonly GuardedConv2d conv2;
+    private readonly GuardedConv2d? conv_shortcut;
 
     public int InChannels { get; }
     public int OutChannels { get; }
@@ -28,13 +29,13 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
         InChannels = inChannels;
         OutChannels = outChannels;
         norm1 = GroupNorms.Create(groups, inChannels, eps, device, dtype);
-        conv1 = nn.Conv2d(inChannels, outChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
+        conv1 = new GuardedConv2d(inChannels, outChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
         time_emb_proj = nn.Linear(tembChannels, outChannels, hasBias: true, device: device, dtype: dtype);
         norm2 = GroupNorms.Create(groups, outChannels, eps, device, dtype);
         dropout = nn.Dropout(0.0);
-        conv2 = nn.Conv2d(outChannels, outChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
+        conv2 = new GuardedConv2d(outChannels, outChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
         if (inChannels != outChannels)
-            conv_shortcut = nn.Conv2d(inChannels, outChannels, 1, stride: 1, padding: 0L, device: device, dtype: dtype);
+            conv_shortcut = new GuardedConv2d(inChannels, outChannels, 1, stride: 1, padding: 0L, device: device, dtype: dtype);
         RegisterComponents();
     }
 

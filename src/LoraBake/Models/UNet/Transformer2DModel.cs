@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,19 +13,19 @@ namespace LoraBake.Models.UNet;
 public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm;
-    private readonly Conv2d proj_in;
+    private readonly GuardedConv2d proj_in;
     private readonly ModuleList<BasicTransformerBlock> transformer_blocks;
-    private readonly Conv2d proj_out;
+    private readonly GuardedConv2d proj_out;
 
     public Transformer2DModel(int heads, int dimHead, int inChannels, int depth, int crossAttentionDim, int normGroups,
         Device? device = null, ScalarType? dtype = null) : base(nameof(Transformer2DModel))
     {
         int inner = heads * dimHead;
         norm = GroupNorms.Create(normGroups, inChannels, 1e-6, device, dtype);
-        proj_in = nn.Conv2d(inChannels, inner, 1, stride: 1, padding: 0L, device: device, dtype: dtype);
+        proj_in = new GuardedConv2d(inChannels, inner, 1, stride: 1, padding: 0L, device: device, dtype: dtype);
         transformer_blocks = nn.ModuleList(Enumerable.Range(0, depth)
             .Select(_ => new BasicTransformerBlock(inner, heads, dimHead, crossAttentionDim, device, dtype)).ToArray());
-        proj_out = nn.Conv2d(inner, inChannels, 1, stride: 1, padding: 0L, device: device, dtype: dtype);
+        proj_out = new GuardedConv2d(inner, inChannels, 1, stride: 1, padding: 0L, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using LoraBake.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -17,14 +18,14 @@ namespace LoraBake.Models.UNet;
 /// </summary>
 public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
-    private readonly Conv2d conv_in;
+    private readonly GuardedConv2d conv_in;
     private readonly Timesteps time_proj;
     private readonly TimestepEmbedding time_embedding;
     private readonly ModuleList<UNetDownBlock> down_blocks;
     private readonly UNetMidBlock2DCrossAttn mid_block;
     private readonly ModuleList<UNetUpBlock> up_blocks;
     private readonly GroupNorm conv_norm_out;
-    private readonly Conv2d conv_out;
+    private readonly GuardedConv2d conv_out;
 
     public UNetConfig Config { get; }
 
@@ -39,7 +40,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         int levels = config.Levels, temb = config.TimeEmbedDim, groups = config.NormNumGroups, heads = config.NumHeads;
         double eps = config.NormEps;
 
-        conv_in = nn.Conv2d(config.InChannels, ch[0], 3, stride: 1, padding: 1, device: device, dtype: dtype);
+        conv_in = new GuardedConv2d(config.InChannels, ch[0], 3, stride: 1, padding: 1, device: device, dtype: dtype);
         time_proj = new Timesteps(ch[0], flipSinToCos: true, freqShift: 0);
         time_embedding = new TimestepEmbedding(ch[0], temb, device, dtype);
 
@@ -74,7 +75,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         up_blocks = nn.ModuleList(up.ToArray());
 
         conv_norm_out = GroupNorms.Create(groups, ch[0], eps, device, dtype);
-        conv_out = nn.Conv2d(ch[0], config.OutChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
+        conv_out = new GuardedConv2d(ch[0], config.OutChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
         RegisterComponents();
     }
 

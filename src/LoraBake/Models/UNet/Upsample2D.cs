@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,11 +11,11 @@ namespace LoraBake.Models.UNet;
 /// </summary>
 public sealed class Upsample2D : nn.Module<Tensor, long[]?, Tensor>
 {
-    private readonly Conv2d conv;
+    private readonly GuardedConv2d conv;
 
     public Upsample2D(int channels, Device? device = null, ScalarType? dtype = null) : base(nameof(Upsample2D))
     {
-        conv = nn.Conv2d(channels, channels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
+        conv = new GuardedConv2d(channels, channels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
         RegisterComponents();
     }
 

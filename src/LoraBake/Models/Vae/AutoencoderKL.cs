@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using LoraBake.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,8 +16,8 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
     public const double ScalingFactor = VaeConfig.ScalingFactor;
 
     readonly VaeEncoder encoder;
-    readonly Conv2d quant_conv;
-    readonly Conv2d post_quant_conv;
+    readonly GuardedConv2d quant_conv;
+    readonly GuardedConv2d post_quant_conv;
     readonly VaeDecoder decoder;
 
     public VaeConfig Config { get; }
@@ -25,8 +26,8 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
     {
         Config = config;
         encoder = new VaeEncoder(config, device);
-        quant_conv = nn.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, 1, device: device);
-        post_quant_conv = nn.Conv2d(config.LatentChannels, config.LatentChannels, 1, device: device);
+        quant_conv = new GuardedConv2d(2 * config.LatentChannels, 2 * config.LatentChannels, 1, device: device);
+        post_quant_conv = new GuardedConv2d(config.LatentChannels, config.LatentChannels, 1, device: device);
         decoder = new VaeDecoder(config, device);
         RegisterComponents();
     }

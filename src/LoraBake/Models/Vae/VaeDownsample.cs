@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,11 +8,11 @@ namespace LoraBake.Models.Vae;
 /// <summary>VAE Downsample2D: pad right and bottom by one, then a stride-2 3×3 conv without padding (ldm's asymmetric padding).</summary>
 public sealed class VaeDownsample : nn.Module<Tensor, Tensor>
 {
-    readonly Conv2d conv;
+    readonly GuardedConv2d conv;
 
     public VaeDownsample(int channels, Device? device = null) : base(nameof(VaeDownsample))
     {
-        conv = nn.Conv2d(channels, channels, 3, stride: 2, padding: 0L, device: device);
+        conv = new GuardedConv2d(channels, channels, 3, stride: 2, padding: 0L, device: device);
         RegisterComponents();
     }
 

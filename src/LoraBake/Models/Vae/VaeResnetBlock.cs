@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,18 +9,18 @@ namespace LoraBake.Models.Vae;
 public sealed class VaeResnetBlock : nn.Module<Tensor, Tensor>
 {
     readonly GroupNorm norm1;
-    readonly Conv2d conv1;
+    readonly GuardedConv2d conv1;
     readonly GroupNorm norm2;
-    readonly Conv2d conv2;
-    readonly Conv2d? conv_shortcut;
+    readonly GuardedConv2d conv2;
+    readonly GuardedConv2d? conv_shortcut;
 
     public VaeResnetBlock(int inChannels, int outChannels, VaeConfig c, Device? device = null) : base(nameof(VaeResnetBlock))
     {
         norm1 = GroupNorms.Create(c.NormNumGroups, inChannels, c.NormEps, device);
-        conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1, device: device);
+        conv1 = new GuardedConv2d(inChannels, outChannels, 3, padding: 1, device: device);
         norm2 = GroupNorms.Create(c.NormNumGroups, outChannels, c.NormEps, device);
-        conv2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1, device: device);
-        if (inChannels != outChannels) conv_shortcut = nn.Conv2d(inChannels, outChannels, 1, device: device);
+        conv2 = new GuardedConv2d(outChannels, outChannels, 3, padding: 1, device: device);
+        if (inChannels != outChannels) conv_shortcut = new GuardedConv2d(inChannels, outChannels, 1, device: device);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,11 +8,11 @@ namespace LoraBake.Models.Vae;
 /// <summary>VAE Upsample2D: nearest-neighbour ×2, then a 3×3 conv.</summary>
 public sealed class VaeUpsample : nn.Module<Tensor, Tensor>
 {
-    readonly Conv2d conv;
+    readonly GuardedConv2d conv;
 
     public VaeUpsample(int channels, Device? device = null) : base(nameof(VaeUpsample))
     {
-        conv = nn.Conv2d(channels, channels, 3, padding: 1, device: device);
+        conv = new GuardedConv2d(channels, channels, 3, padding: 1, device: device);
         RegisterComponents();
     }
 

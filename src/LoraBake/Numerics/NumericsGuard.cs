@@ -1,0 +1,131 @@
+using System.Globalization;
+using TorchSharp;
+
+namespace LoraBake.Numerics;
+
+/// <summary>
+/// Decides, once per process and from evidence, how LibTorch's CPU kernels are used: it runs
+/// <see cref="KernelSelfTest"/> (or honours <c>LORABAKE_CONV_ROUTE</c>), picks a <see cref="ConvRoute"/>,
+/// and says whether bfloat16 may be used. Every model and adapter convolution asks it through
+/// <see cref="GuardedConv"/>; the first model built in a process runs the self-test.
+///
+/// Why: LibTorch 2.10's oneDNN convolutions return wrong values and racy NaN for some shapes on some x86
+/// CPUs (docs/cpu-numerics.md). Correct on one machine proves nothing about another.
+/// </summary>
+public sealed class NumericsGuard
+{
+    public const string Bf16EnvironmentVariable = "LORABAKE_BF16";
+
+    public ConvRoute Route { get; }
+    /// <summary>Whether the route was forced by the environment rather than chosen by the self-test.</summary>
+    public bool Forced { get; }
+    public bool Bf16Usable { get; }
+    public KernelSelfTest.Result? SelfTest { get; }
+
+    /// <summary>Whether the self-test's verdicts were read from this machine's cache (<see cref="SelfTestCache"/>).</summary>
+    public bool FromCache { get; }
+
+    NumericsGuard(ConvRoute route, bool forced, bool bf16Usable, KernelSelfTest.Result? selfTest, bool fromCache)
+    {
+        FromCache = fromCache;
+        Route = route;
+        Forced = forced;
+        Bf16Usable = bf16Usable;
+        SelfTest = selfTest;
+    }
+
+    static readonly object Gate = new();
+    static NumericsGuard? current;
+
+    /// <summary>This process's guard; the first call runs the self-test and applies the route.</summary>
+    public static NumericsGuard Current
+    {
+        get
+        {
+            if (Volatile.Read(ref current) is { } g) return g;
+            lock (Gate)
+            {
+                current ??= Apply(Decide(ConvRoutes.Parse(Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable)),
+                    Environment.GetEnvironmentVariable(Bf16EnvironmentVariable)));
+                return current;
+            }
+        }
+    }
+
+    /// <summary>Replaces the process's route (tests exercise every route this way; not for concurrent use).</summary>
+    public static NumericsGuard Use(ConvRoute? route)
+    {
+        lock (Gate)
+        {
+            var selfTest = current?.SelfTest;
+            current = Apply(Decide(route, Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest));
+            return current;
+        }
+    }
+
+    static NumericsGuard Decide(ConvRoute? forced, string? bf16Setting, KernelSelfTest.Result? selfTest = null)
+    {
+        bool fromCache = false;
+        if (selfTest is null && forced is null or ConvRoute.Guarded) (selfTest, fromCache) = SelfTestCache.Load(KernelSelfTest.Run);
+        ConvRoute route = forced ?? (selfTest!.Classes.Values.All(c => c.Forward && c.Backward) ? ConvRoute.OneDnn
+            : selfTest.UnfoldCorrect ? ConvRoute.Guarded
+            : ConvRoute.Native);
+        if (route == ConvRoute.Native && !OneDnnSwitch.Available) route = ConvRoute.Guarded;
+        bool bf16 = bf16Setting?.Trim().ToLowerInvariant() switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => Bf16Verdict(route, selfTest ?? SelfTestCache.Load(KernelSelfTest.Run).Result),
+        };
+        return new NumericsGuard(route, forced != null, bf16, selfTest, fromCache);
+    }
+
+    /// <summary>On the Guarded route bf16 convolutions take the unfold formulation (see <see cref="GuardedConv"/>).</summary>
+    static bool Bf16Verdict(ConvRoute route, KernelSelfTest.Result t) =>
+        route == ConvRoute.Guarded ? t.Bf16UnfoldedCorrect : t.Bf16Correct;
+
+    static NumericsGuard Apply(NumericsGuard guard)
+    {
+        if (OneDnnSwitch.Available) OneDnnSwitch.Enabled = guard.Route != ConvRoute.Native;
+        return guard;
+    }
+
+    /// <summary>
+    /// Whether a convolution of this class may run on oneDNN (Guarded route): only when its class passed
+    /// and both channel counts fill whole 16-wide blocks. On a CPU where any class failed, the narrow and
+    /// ragged classes were measured racy at shapes a small self-test cannot all cover (docs/cpu-numerics.md),
+    /// and their convolutions are cheap, so they always take the unfold formulation there.
+    /// </summary>
+    public bool TrustsOneDnn(ConvClass cls, bool needsGradient)
+    {
+        if (Route == ConvRoute.OneDnn) return true;
+        if (Route == ConvRoute.Native || SelfTest is null || !SelfTest.Classes.TryGetValue(cls, out var verdict)) return false;
+        if (cls.In is ChannelAlignment.Narrow or ChannelAlignment.Ragged || cls.Out is ChannelAlignment.Narrow or ChannelAlignment.Ragged) return false;
+        return verdict.Forward && (!needsGradient || verdict.Backward);
+    }
+
+    /// <summary>The guard's decision in one line, for stage logs and benchmark headers.</summary>
+    public string Summary
+    {
+        get
+        {
+            var parts = new List<string> { $"convolutions {ConvRoutes.Name(Route)}{(Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})" : "")}" };
+            if (SelfTest is { } t)
+            {
+                int total = t.Classes.Count, fwd = t.Classes.Keys.Count(c => TrustsOneDnn(c, false)), both = t.Classes.Keys.Count(c => TrustsOneDnn(c, true));
+                if (Route == ConvRoute.Guarded)
+                    parts.Add($"float32 oneDNN for {both}/{total} shape classes with gradients, {fwd}/{total} without; unfold+matmul for the rest and for bf16");
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"self-test {t.Milliseconds:0} ms{(FromCache ? ", cached for this machine" : "")}"));
+            }
+            parts.Add(Bf16Usable ? "bf16 usable" : "bf16 refused (wrong results on this CPU)");
+            parts.Add($"{torch.get_num_threads()} threads");
+            return "numerics: " + string.Join("; ", parts);
+        }
+    }
+
+    /// <summary>The error for a recipe or command asking for bfloat16 where the self-test found it wrong.</summary>
+    public string Bf16RefusalReason =>
+        "this CPU's LibTorch bfloat16 kernels failed LoraBake's numerics self-test (" +
+        (SelfTest?.Checks.FirstOrDefault(c => c.Name.StartsWith("bfloat16", StringComparison.Ordinal))?.Evidence ?? "see `lorabake doctor`") +
+        $"), so bf16 would train and render wrong numbers. Use mixed_precision: auto or fp32 (see `lorabake doctor`); {Bf16EnvironmentVariable}=on overrides at your own risk.";
+}
