@@ -9,7 +9,7 @@ namespace LoraBake.Cli.Commands;
 /// `lorabake verify --project NAME`: rebuilds every stage in lorabake.lock from scratch in a temporary store and
 /// output folder and compares fingerprints and output hashes with the lock. Exit 1 on any difference.
 /// </summary>
-[Description("Rebuild the project from scratch in a temporary store and compare every output hash with lorabake.lock; exit 1 on a difference. Never touches .lorabake/, output/NAME or the lock.")]
+[Description("Rebuild the project from scratch in a temporary store and compare it with lorabake.lock: identical bytes where the numerics environment (LibTorch, CPU kernels, threads, convolution route) is the lock's, float outputs within a stated tolerance where it is not; exit 1 on a difference. Never touches .lorabake/, output/NAME or the lock.")]
 public sealed class VerifyCommand : Command<VerifyCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -43,9 +43,11 @@ public sealed class VerifyCommand : Command<VerifyCommand.Settings>
             var result = new Verifier(layout, PipelineStages.CreateCatalog).Verify(settings.Project, workDir, line => Console.WriteLine($"  {line}"),
                 settings.Stages.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
             if (result.Build.Error != null) Console.Error.WriteLine($"error: the rebuild failed: {result.Build.Error}");
-            if (result.Differences.Count == 0 && result.Build.Succeeded)
+            foreach (var v in result.Verdicts) Console.WriteLine($"  {v.Stage}: {Describe(v.Verdict, v.MaxRelativeDifference)}{(v.Verdict == VerifyVerdict.WithinTolerance ? $" — {v.Why}" : "")}");
+            var lockName = RepoRelative(layout, layout.LockPath(settings.Project));
+            if (result.Matches)
             {
-                Console.WriteLine($"verified: {result.CheckedStages.Count} stage(s) rebuilt from scratch match {RepoRelative(layout, layout.LockPath(settings.Project))} ({string.Join(", ", result.CheckedStages)})");
+                Console.WriteLine($"verified: {Describe(result.Verdict, result.MaxRelativeDifference)}: {result.CheckedStages.Count} stage(s) rebuilt from scratch against {lockName} ({string.Join(", ", result.CheckedStages)})");
                 return 0;
             }
             // Plain lines, not a table: full hashes stay on one line in a CI log of any width.
@@ -60,6 +62,13 @@ public sealed class VerifyCommand : Command<VerifyCommand.Settings>
             else try { Directory.Delete(workDir, recursive: true); } catch (DirectoryNotFoundException) { }
         }
     }
+
+    static string Describe(VerifyVerdict verdict, double maxRelative) => verdict switch
+    {
+        VerifyVerdict.Identical => "identical",
+        VerifyVerdict.WithinTolerance => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"equal within tolerance (max rel Δ {maxRelative:0.0e0})"),
+        _ => "differs",
+    };
 
     private static string RepoRelative(RepoLayout layout, string path) => Path.GetRelativePath(layout.Root, path).Replace('\\', '/');
 }

@@ -34,6 +34,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
 
     public string Name => StageCatalog.Evaluate;
     public int SchemaVersion => 1;
+    public bool ProducesFloatResults => true;
     public IReadOnlyList<string> DependsOn { get; } = [StageCatalog.Download, StageCatalog.Process, exportStage];
 
     /// <summary>The counts of the last <see cref="Run"/> of this instance (null before any).</summary>

@@ -45,8 +45,8 @@ public sealed class NumericsGuard
             if (Volatile.Read(ref current) is { } g) return g;
             lock (Gate)
             {
-                current ??= Apply(Decide(ConvRoutes.Parse(Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable)),
-                    Environment.GetEnvironmentVariable(Bf16EnvironmentVariable)));
+                current ??= Apply(Decide(ConvRoutes.Parse(System.Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable)),
+                    System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable)));
                 return current;
             }
         }
@@ -58,7 +58,7 @@ public sealed class NumericsGuard
         lock (Gate)
         {
             var selfTest = current?.SelfTest;
-            current = Apply(Decide(route, Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest));
+            current = Apply(Decide(route, System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest));
             return current;
         }
     }
@@ -103,6 +103,13 @@ public sealed class NumericsGuard
         if (cls.In is ChannelAlignment.Narrow or ChannelAlignment.Ragged || cls.Out is ChannelAlignment.Narrow or ChannelAlignment.Ragged) return false;
         return verdict.Forward && (!needsGradient || verdict.Backward);
     }
+
+    /// <summary>
+    /// What decides float results bit for bit, as lorabake.lock records it: LibTorch, the CPU's kernel family,
+    /// the thread count and the convolution route. Equal environments must give identical bytes.
+    /// </summary>
+    public string Environment =>
+        $"libtorch {torch.__version__}; {CpuIdentity.ShortName()}; {torch.get_num_threads()} threads; convolutions {ConvRoutes.Name(Route)}";
 
     /// <summary>The guard's decision in one line, for stage logs and benchmark headers.</summary>
     public string Summary

@@ -18,5 +18,11 @@ public interface IStage
     /// <summary>Names of the stages whose outputs this one reads.</summary>
     IReadOnlyList<string> DependsOn { get; }
     Fingerprint ComputeFingerprint(StageContext context);
+    /// <summary>
+    /// Whether the outputs are computed by float kernels (training, rendering), whose last bits depend on the
+    /// CPU, LibTorch, thread count and convolution route: the lock then records those and a sketch of each
+    /// output, so `verify` can compare across machines within a tolerance.
+    /// </summary>
+    bool ProducesFloatResults => false;
     void Run(StageContext context, EntryWriter output);
 }

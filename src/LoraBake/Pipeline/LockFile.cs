@@ -18,7 +18,15 @@ public sealed class LockFile
         string Fingerprint,
         IReadOnlyDictionary<string, string> Components,
         IReadOnlyDictionary<string, string> Outputs,
-        IReadOnlyDictionary<string, long> Blobs);
+        IReadOnlyDictionary<string, long> Blobs,
+        IReadOnlyDictionary<string, string>? Sketches = null,
+        string? Numerics = null)
+    {
+        /// <summary>Output file → <see cref="OutputSketch"/> text, for outputs computed by float kernels.</summary>
+        public IReadOnlyDictionary<string, string> Sketches { get; init; } = Sketches ?? new Dictionary<string, string>();
+        /// <summary>What decided this stage's float results where it ran (<see cref="Numerics.NumericsGuard.Environment"/>); null when unknown.</summary>
+        public string? Numerics { get; init; } = Numerics;
+    }
 
     private readonly List<StageRecord> _stages;
 
@@ -60,7 +68,9 @@ public sealed class LockFile
                     s.GetProperty("fingerprint").GetString()!,
                     Strings(s, "components"),
                     Strings(s, "outputs"),
-                    s.TryGetProperty("blobs", out var b) ? b.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64(), StringComparer.Ordinal) : new Dictionary<string, long>()));
+                    s.TryGetProperty("blobs", out var b) ? b.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64(), StringComparer.Ordinal) : new Dictionary<string, long>(),
+                    Strings(s, "sketches"),
+                    s.TryGetProperty("numerics", out var n) ? n.GetString() : null));
             }
             return new LockFile(root.TryGetProperty("project", out var p) ? p.GetString() ?? project : project, stages);
         }
@@ -91,6 +101,9 @@ public sealed class LockFile
                 WriteSorted(w, "components", s.Components, (k, v) => w.WriteString(k, v));
                 WriteSorted(w, "outputs", s.Outputs, (k, v) => w.WriteString(k, v));
                 WriteSorted(w, "blobs", s.Blobs, (k, v) => w.WriteNumber(k, v));
+                // Only stages whose outputs come from float kernels have these (older locks have neither).
+                if (s.Numerics != null) w.WriteString("numerics", s.Numerics);
+                if (s.Sketches.Count > 0) WriteSorted(w, "sketches", s.Sketches, (k, v) => w.WriteString(k, v));
                 w.WriteEndObject();
             }
             w.WriteEndArray();

@@ -56,9 +56,12 @@ public sealed class StageRunner(RepoLayout layout, StageCatalog catalog)
         var written = Materializer.Materialize(Store.EntryPath(stage.Kind, fp.Hash), manifest, layout.OutputDir(project));
         foreach (var w in written) log($"{stage.Name}: wrote output/{project}/{w}");
 
+        var existing = LockFile.Read(layout.LockPath(project));
         var record = new LockFile.StageRecord(stage.Name, fp.Hash, fp.Components,
             manifest.Files.ToDictionary(f => f.Key, f => f.Value.Sha256, StringComparer.Ordinal), manifest.Blobs);
-        LockFile.Read(layout.LockPath(project))
+        if (stage.Stage.ProducesFloatResults)
+            record = FloatRecord.Complete(record, Store.EntryPath(stage.Kind, fp.Hash), ran, existing.Find(stage.Name));
+        existing
             .With(record, plan.Stages.Select(s => s.Name).ToList())
             .Write(layout.LockPath(project));
         return new StageRunOutcome(stage.Name, ran, stage.Reason, fp.Hash, written);

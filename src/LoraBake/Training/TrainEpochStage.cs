@@ -21,6 +21,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
     public int Epoch { get; } = epoch;
     public string Name { get; } = StageCatalog.EpochStageName(epoch, totalEpochs);
     public int SchemaVersion => 2;
+    public bool ProducesFloatResults => true;
     public IReadOnlyList<string> DependsOn { get; } = epoch == 1
         ? [StageCatalog.Download, StageCatalog.Process]
         : [StageCatalog.Download, StageCatalog.Process, StageCatalog.EpochStageName(epoch - 1, totalEpochs)];

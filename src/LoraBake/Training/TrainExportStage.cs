@@ -22,6 +22,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
     public const string StageName = "Train-Export";
     public string Name => StageName;
     public int SchemaVersion => 1;
+    public bool ProducesFloatResults => true;
     public IReadOnlyList<string> DependsOn { get; } =
         [StageCatalog.Download, StageCatalog.Process, .. epochs.Select(e => e.Name)];
 

@@ -119,7 +119,7 @@ public class VerifyTests
 
         var (exit, stdout, stderr) = NightlyBuildTests.Lorabake(repo.Root, "verify", "--project", "p");
         Assert.True(exit == 0, stdout + stderr);
-        Assert.Contains("verified: 1 stage(s)", stdout);
+        Assert.Contains("verified: identical: 1 stage(s)", stdout);
         Assert.Equal(lockText, File.ReadAllText(lockPath));
 
         var process = LockFile.Read(lockPath).Find("Process")!;
