@@ -64,6 +64,10 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             foreach (var w in weights.Values) w.Dispose();
         }
 
+        // Every finite step loss of the run so far (from the loss log of earlier epochs): tells a climbing loss from broken numbers.
+        var history = loss.ToString().Split('\n').Skip(1).Select(l => l.Split(','))
+            .Where(f => f.Length > 2 && double.TryParse(f[2], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            .Select(f => double.Parse(f[2], NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
         var batches = schedule.BatchesOf(epoch);
         var encoder = new PromptEncoder(model.Tokenizer, model.TextEncoder);
         var noise = NoiseSchedule.StableDiffusion;
@@ -98,9 +102,11 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             var stepLoss = perSample.mean();
             double value = stepLoss.item<float>();
             if (!double.IsFinite(value))
-                throw new UserError($"overcooked: the loss became {(double.IsNaN(value) ? "NaN" : "infinite")} at epoch {epoch} step {globalStep + 1}; " +
-                                    "lower unet_lr or repeats, or use an earlier epoch. Every earlier epoch is kept.");
+                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Forward, value, epoch, globalStep + 1, history, null, t.UnetLr);
             stepLoss.backward();
+            if (network.Modules.FirstOrDefault(m => m.parameters().Any(p => p.grad is { } g && !g.isfinite().all().item<bool>())) is { } broken)
+                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Backward, value, epoch, globalStep + 1, history, broken.LoraName, t.UnetLr);
+            history.Add(value);
             nn.utils.clip_grad_norm_(parameters, t.MaxGradNorm);
             optimizer.Step();
             optimizer.ZeroGrad();

@@ -87,7 +87,7 @@ public class TrainStageTests
     }
 
     [Fact, Trait("Category", "Slow")]
-    public void A_nan_loss_stops_training_with_the_guides_words_and_keeps_earlier_epochs()
+    public void A_loss_broken_on_the_first_step_blames_the_numbers_not_the_learning_rate_and_keeps_earlier_epochs()
     {
         using var project = new TrainProject();
         project.Run("Download");
@@ -95,9 +95,10 @@ public class TrainStageTests
         project.Run("Train-Epoch-01");
         // Beyond what a recipe may say (noise_offset ≤ 1): noise this large overflows the loss on the first step.
         var e = Assert.Throws<UserError>(() => project.Run("Train-Epoch-01", r => r with { Training = r.Training with { NoiseOffset = 1e38 } }));
-        Assert.StartsWith("overcooked: the loss became", e.Message);
-        Assert.Contains("at epoch 1 step 1", e.Message);
-        Assert.Contains("lower unet_lr or repeats", e.Message);
+        Assert.StartsWith("the numbers broke, not the learning: the loss became", e.Message);
+        Assert.Contains("in the forward pass at epoch 1 step 1", e.Message);
+        Assert.Contains("lorabake doctor", e.Message);
+        Assert.DoesNotContain("Lower unet_lr", e.Message);
         Assert.False(project.Run("Train-Epoch-01").Ran, "the epoch built before is kept");
     }
 
