@@ -16,7 +16,7 @@ public enum ChannelAlignment
 /// <summary>
 /// The shape class of one convolution as the self-test groups them: kernel 1×1 or larger, stride,
 /// batch 1 or more, and the alignment of input and output channels. oneDNN picks its kernels (and its
-/// faults, measured in ../docs/cpu-numerics.md) along these lines, so the guard decides per class.
+/// faults, measured in docs/cpu-numerics.md) along these lines, so the guard decides per class.
 /// </summary>
 public readonly record struct ConvClass(bool PointWise, long Stride, bool Batched, ChannelAlignment In, ChannelAlignment Out)
 {
