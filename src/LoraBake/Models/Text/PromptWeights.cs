@@ -83,6 +83,8 @@ public static partial class PromptWeights
     /// <summary>
     /// webui's "Original" emphasis: <c>z *= weights; z *= original_mean / new_mean</c>, means over the whole
     /// tensor. <paramref name="hidden"/> is [batch, tokens, dim], <paramref name="weights"/> [batch, tokens].
+    /// Where the ratio is 0/0 (a hidden state whose mean rounds to exactly zero, as a final LayerNorm without
+    /// bias gives, with every weight 1) there is no mean to restore: webui would return NaN, we return z.
     /// </summary>
     public static TorchSharp.torch.Tensor ApplyOriginalEmphasis(TorchSharp.torch.Tensor hidden, TorchSharp.torch.Tensor weights)
     {
@@ -90,6 +92,7 @@ public static partial class PromptWeights
         var originalMean = hidden.mean();
         var z = hidden * weights.to(hidden.dtype).unsqueeze(-1);
         var newMean = z.mean();
+        if (newMean.item<float>() == 0f) return z.MoveToOuterDisposeScope();
         return (z * (originalMean / newMean)).MoveToOuterDisposeScope();
     }
 }

@@ -68,4 +68,16 @@ public class PromptWeightsTests
         Assert.Equal(2.0, r[4] / x[4] / (r[0] / x[0]), 5);
         Assert.Equal(0.5, r[8] / x[8] / (r[0] / x[0]), 5);
     }
+
+    [Fact]
+    public void OriginalEmphasisOfAHiddenStateWithZeroMeanIsFiniteNotNaN()
+    {
+        // A final LayerNorm without bias gives token rows of mean ~0; their sum can round to exactly 0, and
+        // webui's original_mean / new_mean is then 0/0 (the demo's black cells on one CPU).
+        using var z = tensor(new float[] { 1f, -1f, 2f, -2f, 0.5f, -0.5f }, [1, 3, 2]);
+        using var ones = tensor(new float[] { 1f, 1f, 1f }, [1, 3]);
+        Assert.Equal(0f, z.mean().item<float>());
+        using var result = PromptWeights.ApplyOriginalEmphasis(z, ones);
+        Assert.Equal(z.data<float>().ToArray(), result.data<float>().ToArray());
+    }
 }
