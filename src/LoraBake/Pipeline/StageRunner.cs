@@ -19,6 +19,15 @@ public sealed class StageRunner(RepoLayout layout, StageCatalog catalog)
     {
         log ??= _ => { };
         using var buildLock = BuildLock.Acquire(Store, project);
+        // Stages look entries up from several threads (Process); one line at a time to the log.
+        var gate = new object();
+        Store.Notice = line => { lock (gate) log(line); };
+        try { return RunLocked(project, recipe, stageName, force, log); }
+        finally { Store.Verified.Save(); }
+    }
+
+    private StageRunOutcome RunLocked(string project, Recipe recipe, string stageName, bool force, Action<string> log)
+    {
         Store.SweepTemp();
         var plan = new Planner(layout, Store, catalog).Build(project, recipe, force ? [stageName] : []);
         var stage = plan.Find(stageName) ?? throw new UserError(
