@@ -25,6 +25,9 @@ public class PipelineCliTests
     private static void LocalModelProject(PipelineTempRepo repo, string name)
     {
         var dir = repo.AddProject(name, "model:\n  source: base.safetensors\ntraining:\n  how_many: 2\n");
+        // plan refuses a dataset with nothing to train on: one small image.
+        using (var img = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(64, 64))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(img, Path.Combine(dir, "dataset", "a.png"));
         var header = "{\"__metadata__\":{}}"u8.ToArray();
         File.WriteAllBytes(Path.Combine(dir, "base.safetensors"), [.. BitConverter.GetBytes((ulong)header.Length), .. header]);
     }
@@ -83,5 +86,37 @@ public class PipelineCliTests
             Assert.Contains($"another build of project p is running (pid {Environment.ProcessId})", err);
         }
         Assert.Equal(0, Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download").Exit);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Plan_never_crashes_on_a_dataset_and_refuses_one_with_nothing_to_train_on()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        var dataset = Path.Combine(repo.Layout.ProjectDir("p"), "dataset");
+        File.CreateSymbolicLink(Path.Combine(dataset, "gone.png"), "nowhere.png");
+        File.CreateSymbolicLink(Path.Combine(dataset, "zero.png"), "/dev/zero");
+        using (var mk = Process.Start("mkfifo", [Path.Combine(dataset, "pipe.png")])) mk.WaitForExit();
+        var (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.True(exit == 0, err);
+
+        File.Delete(Path.Combine(dataset, "a.png"));
+        (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("has no usable image", err);
+        Assert.Contains("gone.png: broken symbolic link", err);
+
+        foreach (var f in Directory.GetFiles(dataset)) File.Delete(f);
+        (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("is empty", err);
+
+        Directory.Delete(dataset);
+        (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("does not exist", err);
+        Assert.DoesNotContain("   at ", err);   // no stack trace
     }
 }
