@@ -20,7 +20,7 @@ var force = Argument("force", "");
 
 // Cake runs with the script's folder (build/) as working directory; everything else is relative to the repo root.
 var repoRoot = MakeAbsolute(Directory(".."));
-var lorabake = new LoraBakeCli(Context, repoRoot);
+var lorabake = new LoraBakeCli(Context, repoRoot) { NoWait = HasArgument("no-wait") };
 
 var pipelineTargets = new[] { "Download", "Process", "Train", "Evaluate" };
 var allProjects = project.Equals("all", StringComparison.OrdinalIgnoreCase);

@@ -81,7 +81,7 @@ public class PipelineCliTests
         LocalModelProject(repo, "p");
         using (BuildLock.Acquire(new ArtifactStore(repo.Layout.StoreDir), "p"))
         {
-            var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download");
+            var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download", "--no-wait");
             Assert.Equal(1, exit);
             Assert.Contains($"another build of project p is running (pid {Environment.ProcessId})", err);
         }
@@ -118,5 +118,35 @@ public class PipelineCliTests
         Assert.Equal(1, exit);
         Assert.Contains("does not exist", err);
         Assert.DoesNotContain("   at ", err);   // no stack trace
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_second_build_waits_for_the_first_with_a_message()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        var held = BuildLock.Acquire(new ArtifactStore(repo.Layout.StoreDir), "p");
+        var second = Task.Run(() => Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download"));
+        Thread.Sleep(4000);   // the CLI starts, loads the recipe and finds the lock taken
+        Assert.False(second.IsCompleted);
+        held.Dispose();
+        Assert.True(second.Wait(TimeSpan.FromSeconds(60)));
+        var (exit, output, err) = second.Result;
+        Assert.True(exit == 0, err);
+        Assert.Contains($"waiting for another build of project p (pid {Environment.ProcessId}) to finish", output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_project_given_as_a_path_is_refused_by_name()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "demo");
+        var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "../projects/demo", "--stage", "Download");
+        Assert.Equal(1, exit);
+        Assert.Contains("project name \"../projects/demo\" is a path; give the project's folder name under projects/ (e.g. \"demo\")", err);
+        Assert.DoesNotContain("another build", err);
+        Assert.False(Directory.Exists(repo.Layout.StoreDir));
     }
 }
