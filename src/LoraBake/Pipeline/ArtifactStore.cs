@@ -99,7 +99,8 @@ public sealed class ArtifactStore
     /// (re-read only when its stat changed, or always with <paramref name="rehash"/>). Problem is null when the
     /// entry is absent, and says what is wrong when it is there but damaged.
     /// </summary>
-    public EntryCheck CheckEntry(string kind, string key, bool rehash = false)
+    /// <param name="blobsJustChecked">The caller has just verified every blob (store verify): trust them by stat even with <paramref name="rehash"/>.</param>
+    public EntryCheck CheckEntry(string kind, string key, bool rehash = false, bool blobsJustChecked = false)
     {
         var dir = EntryPath(kind, key);
         if (!Directory.Exists(dir)) return new EntryCheck(null, null);
@@ -115,7 +116,7 @@ public sealed class ArtifactStore
         foreach (var (sha, size) in manifest.Blobs)
         {
             if (!Hashing.IsSha256(sha)) return new EntryCheck(null, $"{EntryManifest.FileName} names an invalid blob '{sha}'");
-            var problem = FileProblem(BlobPath(sha), size, sha, rehash);
+            var problem = FileProblem(BlobPath(sha), size, sha, rehash && !blobsJustChecked);
             if (problem != null) return new EntryCheck(null, $"blob objects/{sha[..2]}/{sha} {problem}");
         }
         return new EntryCheck(manifest, null);

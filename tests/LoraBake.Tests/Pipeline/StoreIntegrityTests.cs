@@ -162,4 +162,59 @@ public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixtur
         Assert.Equal(build.Outputs, build.OutputHashes());
         Assert.Contains(build.Log, l => l.Contains("damaged", StringComparison.Ordinal) || l.Contains("missing or changed", StringComparison.Ordinal));
     }
+
+    [Fact, Trait("Category", "Slow")]
+    public void Store_verify_names_every_damaged_entry_and_blob_and_passes_once_they_are_whole()
+    {
+        var clean = StoreCheck.Run(Store);
+        Assert.True(clean.Ok, string.Join("\n", clean.Damaged));
+        Assert.Equal(0, clean.FilesHashed);   // all verified before, unchanged since: one stat each
+        Assert.True(clean.Entries >= 9 && clean.Blobs >= 4, $"{clean.Entries} entries, {clean.Blobs} blobs");
+
+        var (latent, _) = Target("latent");
+        var (png, _) = Target("per-image-png");
+        var originals = new[] { latent, png }.ToDictionary(f => f, File.ReadAllBytes);
+        foreach (var f in originals.Keys) { var b = originals[f].ToArray(); b[b.Length / 3] ^= 1; File.WriteAllBytes(f, b); }
+        var damaged = StoreCheck.Run(Store);
+        foreach (var (f, bytes) in originals) File.WriteAllBytes(f, bytes);
+
+        var pngSha = Path.GetFileName(png);
+        Assert.Contains(damaged.Damaged, d => d == $"objects/{pngSha[..2]}/{pngSha}: content does not hash to its name");
+        Assert.Contains(damaged.Damaged, d => d.StartsWith("entries/latents/", StringComparison.Ordinal) && d.EndsWith(": latent.safetensors does not match its recorded SHA-256", StringComparison.Ordinal));
+        Assert.Contains(damaged.Damaged, d => d.StartsWith("entries/process/", StringComparison.Ordinal));   // the Process entry references that PNG
+        Assert.True(StoreCheck.Run(Store, rehash: true).Ok);
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public void Store_gc_removes_only_what_no_lock_needs_and_the_build_stays_cached()
+    {
+        // Garbage: an epoch entry of a recipe no lock records, a latent of an image no Process uses, an unreferenced blob.
+        var orphanKey = new string('e', 64);
+        using (var w = Store.BeginEntry("train-epoch-01", orphanKey)) { File.WriteAllText(Path.Combine(w.Directory, "state.json"), "{}"); w.Commit(); }
+        var staleLatent = LatentCache.Key("x+builtin-vae", new string('0', 64), flipped: false);
+        using (var w = Store.BeginEntry(LatentCache.Kind, staleLatent)) { File.WriteAllBytes(Path.Combine(w.Directory, "latent.safetensors"), new byte[100]); w.Commit(); }
+        var loose = Path.Combine(build.Repo.Root, "loose.bin");
+        File.WriteAllBytes(loose, new byte[1234]);
+        var blob = Store.PutFile(loose);
+
+        var dry = StoreGarbageCollector.Collect(build.Repo.Layout, dryRun: true);
+        Assert.Equal(new[] { $"entries/latents/{staleLatent}", $"entries/train-epoch-01/{orphanKey}", $"objects/{blob[..2]}/{blob}" }.Order(StringComparer.Ordinal),
+            dry.Removed.Select(r => r.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(1234, dry.Removed.Single(r => r.Path.StartsWith("objects/", StringComparison.Ordinal)).Bytes);
+        Assert.True(Store.EntryExists("train-epoch-01", orphanKey));   // a dry run removes nothing
+
+        var done = StoreGarbageCollector.Collect(build.Repo.Layout, dryRun: false);
+        Assert.Equal(dry.Removed, done.Removed);
+        Assert.False(Store.EntryExists("train-epoch-01", orphanKey));
+        Assert.False(Store.HasBlob(blob));
+
+        // What the locks need stayed, caches included: a forced epoch encodes no latent, a forced Evaluate renders no cell.
+        build.Log.Clear();
+        build.Runner.Run(Project, build.Recipe, "Train-Epoch-01", force: true, build.Log.Add);
+        build.Runner.Run(Project, build.Recipe, "Evaluate", force: true, build.Log.Add);
+        Assert.Contains(build.Log, l => l.Contains("(latents: 0 encoded", StringComparison.Ordinal));
+        Assert.Contains(build.Log, l => l.Contains("0 to render", StringComparison.Ordinal));
+        Assert.Equal(build.LockText, File.ReadAllText(build.Repo.Layout.LockPath(Project)));
+        Assert.Empty(StoreGarbageCollector.Collect(build.Repo.Layout, dryRun: true).Removed);
+    }
 }
