@@ -220,4 +220,30 @@ public class DownloadStageTests
         var header = Encoding.UTF8.GetBytes("{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}");
         return [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[6]];
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_downloaded_model_damaged_in_the_store_is_fetched_again_not_used(bool pinned)
+    {
+        using var repo = new PipelineTempRepo();
+        using var server = new LoopbackHttpServer();
+        var bytes = Safetensors(20_000);
+        var sha = Hashing.Sha256(bytes);
+        server.Serve("m.safetensors", bytes);
+        repo.AddProject("a");
+        var runner = new StageRunner(repo.Layout, Catalog);
+        var recipe = RecipeFor(repo, "a", server.Url("m.safetensors"), pinned ? sha : null);
+        runner.Run("a", recipe, "Download", false);
+        var blob = runner.Store.BlobPath(sha);
+        var damaged = bytes.ToArray();
+        damaged[15_000] ^= 0x01;   // same size: only the content hash can tell
+        File.WriteAllBytes(blob, damaged);
+
+        var log = new List<string>();
+        Assert.True(runner.Run("a", recipe, "Download", false, log.Add).Ran);
+        Assert.Equal(2, server.Requests);
+        Assert.Equal(bytes, File.ReadAllBytes(blob));
+        Assert.Contains(log, l => l.Contains($"blob objects/{sha[..2]}/{sha} does not match its recorded SHA-256", StringComparison.Ordinal));
+    }
 }
