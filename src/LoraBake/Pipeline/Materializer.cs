@@ -46,7 +46,7 @@ public static class Materializer
                 File.Copy(source, temp, overwrite: true);
                 var copied = Hashing.Sha256File(temp);
                 if (copied != sha)
-                    throw new IOException($"copying {source} to {target} gave bytes with SHA-256 {copied}, not the {sha} the store recorded; " +
+                    throw new Runtime.UserError($"copying {source} to {target} gave bytes with SHA-256 {copied}, not the {sha} the store recorded; " +
                         "the entry changed while it was copied or the disk is failing. Nothing was written; run the build again (`lorabake store verify` checks the store).");
             });
             state[rel] = Stamp(target, sha);

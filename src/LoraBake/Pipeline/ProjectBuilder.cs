@@ -76,7 +76,8 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
     public static IReadOnlyList<string> Projects(RepoLayout layout) =>
         Directory.Exists(layout.ProjectsDir)
             ? Directory.EnumerateDirectories(layout.ProjectsDir)
-                .Where(d => File.Exists(Path.Combine(d, "project.yaml")))
+                // Hidden folders are not projects (`lorabake new` writes .NAME.new-PID before renaming it into place).
+                .Where(d => !Path.GetFileName(d).StartsWith('.') && File.Exists(Path.Combine(d, "project.yaml")))
                 .Select(d => Path.GetFileName(d)!)
                 .Order(StringComparer.Ordinal).ToList()
             : [];
