@@ -186,4 +186,23 @@ public class ArtifactStoreTests
         Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }, File.ReadAllBytes(store.BlobPath(sha)));
         Assert.True(store.HasIntactBlob(sha));
     }
+
+    [Theory]
+    [InlineData("{\"not\": ")]
+    [InlineData("{\"objects/00/x\":{\"Size\":1}}")]
+    public void A_damaged_verified_hash_cache_only_means_hashing_again(string damaged)
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        using (var w = store.BeginEntry("process", "k7"))
+        {
+            File.WriteAllText(Path.Combine(w.Directory, "index.json"), "{}");
+            w.Commit();
+        }
+        store.Verified.Save();
+        File.WriteAllText(Path.Combine(store.Root, "hash-cache", "verified.json"), damaged);
+        var rerun = new ArtifactStore(repo.Layout.StoreDir);
+        Assert.NotNull(rerun.TryOpenEntry("process", "k7"));
+        Assert.Equal(1, rerun.Verified.FilesHashed);
+    }
 }

@@ -149,4 +149,36 @@ public class PipelineCliTests
         Assert.DoesNotContain("another build", err);
         Assert.False(Directory.Exists(repo.Layout.StoreDir));
     }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Store_verify_exits_1_on_damage_and_store_gc_dry_run_lists_sizes()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        Assert.Equal(0, Lorabake(repo.Root, "download", "--project", "p").Exit);
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        var (exit, output, err) = Lorabake(repo.Root, "store", "verify");
+        Assert.True(exit == 0, err);
+        Assert.Contains("1 blobs and 1 entries checked, 0 damaged", output);
+
+        var blob = Directory.EnumerateFiles(store.ObjectsDir, "*", SearchOption.AllDirectories).Single();
+        var bytes = File.ReadAllBytes(blob);
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(blob, bytes);
+        (exit, output, _) = Lorabake(repo.Root, "store", "verify");
+        Assert.Equal(1, exit);
+        Assert.Contains($"DAMAGED {Path.GetRelativePath(store.Root, blob)}: content does not hash to its name", output);
+
+        var loose = Path.Combine(repo.Root, "loose.bin");
+        File.WriteAllBytes(loose, new byte[2048]);
+        var sha = store.PutFile(loose);
+        (exit, output, err) = Lorabake(repo.Root, "store", "gc", "--dry-run");
+        Assert.True(exit == 0, err);
+        Assert.Contains($"would remove objects/{sha[..2]}/{sha} (2.0 KiB)", output);
+        Assert.Contains("store gc: would remove 1 entries and blobs", output);
+        Assert.True(store.HasBlob(sha));
+        Assert.Equal(0, Lorabake(repo.Root, "store", "gc").Exit);
+        Assert.False(store.HasBlob(sha));
+    }
 }
