@@ -213,6 +213,3 @@ public sealed class ArtifactStore
             throw new ArgumentException($"invalid store name '{name}'", param);
     }
 }
-
-/// <summary>What <see cref="ArtifactStore.CheckEntry"/> found: the verified manifest, or (for an entry that is there) what is wrong with it.</summary>
-public sealed record EntryCheck(EntryManifest? Manifest, string? Problem);
