@@ -47,16 +47,24 @@ public static class StoreGarbageCollector
                         var id = Path.GetFileName(kindDir) + "/" + Path.GetFileName(entryDir);
                         if (entries.Contains(id)) { entriesKept++; continue; }
                         removed.Add(new GcItem("entries/" + id, FolderBytes(entryDir)));
-                        if (!dryRun) store.DeleteEntry(Path.GetFileName(kindDir), Path.GetFileName(entryDir));
+                        if (dryRun) continue;
+                        store.DeleteEntry(Path.GetFileName(kindDir), Path.GetFileName(entryDir));
+                        store.Verified.Forget(entryDir);
                     }
             if (Directory.Exists(store.ObjectsDir))
                 foreach (var path in Directory.EnumerateFiles(store.ObjectsDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
                 {
                     if (blobs.Contains(Path.GetFileName(path))) { blobsKept++; continue; }
                     removed.Add(new GcItem(Path.GetRelativePath(store.Root, path).Replace('\\', '/'), new FileInfo(path).Length));
-                    if (!dryRun) File.Delete(path);
+                    if (dryRun) continue;
+                    File.Delete(path);
+                    store.Verified.Forget(path);
                 }
-            if (!dryRun) store.SweepTemp();
+            if (!dryRun)
+            {
+                store.SweepTemp();
+                store.Verified.Save();
+            }
             return new GcReport(removed, entriesKept, blobsKept, dryRun);
         }
         finally

@@ -18,6 +18,7 @@ public sealed class VerifiedHashes
     private readonly string _root;
     private readonly string _path;
     private readonly ConcurrentDictionary<string, Seen> _seen;
+    private readonly ConcurrentDictionary<string, byte> _forgotten = new(StringComparer.Ordinal);
     private int _filesHashed;
     private long _bytesHashed;
     private volatile bool _dirty;
@@ -62,6 +63,20 @@ public sealed class VerifiedHashes
         if (stat.Kind == FileKind.Regular) Remember(Key(path), stat, sha256);
     }
 
+    /// <summary>Drops the records of a removed store path (a blob, or an entry folder and everything in it): store gc.</summary>
+    public void Forget(string path)
+    {
+        var prefix = Key(path);
+        _forgotten[prefix] = 0;
+        foreach (var key in _seen.Keys.Where(k => Within(k, prefix))) _seen.TryRemove(key, out _);
+        _dirty = true;
+    }
+
+    private bool IsForgotten(string key) => _forgotten.Keys.Any(prefix => Within(key, prefix));
+
+    private static bool Within(string key, string prefix) =>
+        key == prefix || key.StartsWith(prefix + "/", StringComparison.Ordinal);
+
     /// <summary>Writes the cache (merged with what other processes saved meanwhile) atomically; a failure only costs a rehash later.</summary>
     public void Save()
     {
@@ -69,6 +84,8 @@ public sealed class VerifiedHashes
         try
         {
             var merged = new SortedDictionary<string, Seen>(Load(_path), StringComparer.Ordinal);
+            if (!_forgotten.IsEmpty)
+                foreach (var key in merged.Keys.Where(IsForgotten).ToList()) merged.Remove(key);
             foreach (var (k, v) in _seen) merged[k] = v;
             AtomicFile.WriteAllText(_path, JsonSerializer.Serialize(merged));
             _dirty = false;

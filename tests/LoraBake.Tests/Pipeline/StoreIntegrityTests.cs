@@ -196,6 +196,8 @@ public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixtur
         var loose = Path.Combine(build.Repo.Root, "loose.bin");
         File.WriteAllBytes(loose, new byte[1234]);
         var blob = Store.PutFile(loose);
+        Store.Verified.Save();
+        Assert.Contains(orphanKey, File.ReadAllText(Path.Combine(Store.Root, "hash-cache", "verified.json")));
 
         var dry = StoreGarbageCollector.Collect(build.Repo.Layout, dryRun: true);
         Assert.Equal(new[] { $"entries/latents/{staleLatent}", $"entries/train-epoch-01/{orphanKey}", $"objects/{blob[..2]}/{blob}" }.Order(StringComparer.Ordinal),
@@ -207,6 +209,9 @@ public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixtur
         Assert.Equal(dry.Removed, done.Removed);
         Assert.False(Store.EntryExists("train-epoch-01", orphanKey));
         Assert.False(Store.HasBlob(blob));
+        var remembered = File.ReadAllText(Path.Combine(Store.Root, "hash-cache", "verified.json"));
+        Assert.DoesNotContain(orphanKey, remembered);   // no record outlives what it describes
+        Assert.DoesNotContain(blob, remembered);
 
         // What the locks need stayed, caches included: a forced epoch encodes no latent, a forced Evaluate renders no cell.
         build.Log.Clear();
