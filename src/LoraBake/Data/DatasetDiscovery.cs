@@ -102,7 +102,7 @@ public static partial class DatasetDiscovery
     {
         var images = new List<DatasetFile>();
         var captionFiles = new Dictionary<string, DatasetFile>(StringComparer.Ordinal);
-        foreach (var path in Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal))
+        foreach (var path in List(root, dir, skipped))
         {
             var rel = Rel(root, path);
             var fileName = Path.GetFileName(path);
@@ -149,8 +149,19 @@ public static partial class DatasetDiscovery
 
     /// <summary>The folders in <paramref name="dir"/> (links to folders by the same rule as files; others are reported by ScanFolder).</summary>
     static IEnumerable<string> Folders(string root, string dir, bool followLinks) =>
-        Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal)
+        List(root, dir, skipped: null)
             .Where(p => DatasetEntry.Classify(root, p, followLinks).Kind == DatasetEntryKind.Folder);
+
+    /// <summary>The names in a folder, in ordinal order; a folder that cannot be listed is skipped with the reason (once, by ScanFolder).</summary>
+    static IReadOnlyList<string> List(string root, string dir, List<SkippedFile>? skipped)
+    {
+        try { return Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            skipped?.Add(new SkippedFile(Rel(root, dir) + "/", $"folder cannot be read ({e.Message})"));
+            return [];
+        }
+    }
 
     /// <summary>A path relative to the dataset folder with forward slashes ("" for the folder itself).</summary>
     public static string Rel(string root, string path)

@@ -15,7 +15,9 @@ public sealed record DatasetEntry(DatasetEntryKind Kind, FileStat Stat, string? 
 {
     public static DatasetEntry Classify(string root, string path, bool followLinks)
     {
-        var own = FileStat.LStat(path);
+        FileStat own;
+        try { own = FileStat.LStat(path); }
+        catch (IOException e) { return Skip($"cannot be read ({e.Message})"); }
         switch (own.Kind)
         {
             case FileKind.Regular: return new(DatasetEntryKind.File, own, null);
