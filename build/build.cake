@@ -20,7 +20,7 @@ var force = Argument("force", "");
 
 // Cake runs with the script's folder (build/) as working directory; everything else is relative to the repo root.
 var repoRoot = MakeAbsolute(Directory(".."));
-var lorabake = new LoraBakeCli(Context, repoRoot);
+var lorabake = new LoraBakeCli(Context, repoRoot) { NoWait = HasArgument("no-wait") };
 
 var pipelineTargets = new[] { "Download", "Process", "Train", "Evaluate" };
 var allProjects = project.Equals("all", StringComparison.OrdinalIgnoreCase);
@@ -28,7 +28,7 @@ if (allProjects && pipelineTargets.Contains(target, StringComparer.OrdinalIgnore
 {
     // Many projects: `lorabake build` runs each one's stale stages in order, goes on after a failed project
     // and exits non-zero at the end if any failed (one Cake task per stage would stop at the first failure).
-    Task(target).Does(() => lorabake.Execute("build", "--project", "all", "--target", target));
+    Task(target).Does(() => lorabake.Execute("build", "--project", "all", "--target", target, lorabake.NoWait ? "--no-wait" : null));
 }
 else if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
 {
@@ -60,7 +60,7 @@ else if (pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase))
 
 Task("Nightly")
     .Description("Every project under projects/ (or --project=NAME), one after another: Evaluate when this build has it, else Train.")
-    .Does(() => lorabake.Execute("build", "--project", HasArgument("project") ? project : "all", "--target", "Nightly"));
+    .Does(() => lorabake.Execute("build", "--project", HasArgument("project") ? project : "all", "--target", "Nightly", lorabake.NoWait ? "--no-wait" : null));
 // On GitHub Actions the workflow writes the job summary with `lorabake summary` (testable without Cake);
 // BuildSystem.GitHubActions.IsRunningOnGitHubActions / GitHubActions.Commands.SetStepSummary would do the same from here.
 

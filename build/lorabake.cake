@@ -39,11 +39,11 @@ public sealed class LoraBakeCli
         _context.DotNetExecute(_dll, arguments, new DotNetExecuteSettings { WorkingDirectory = _root });
     }
 
-    public void RunStage(string project, string stage, bool force)
-    {
-        if (force) Execute("run-stage", "--project", project, "--stage", stage, "--force");
-        else Execute("run-stage", "--project", project, "--stage", stage);
-    }
+    /// <summary>--no-wait: a stage fails at once when another build of the project runs, instead of waiting for it.</summary>
+    public bool NoWait { get; set; }
+
+    public void RunStage(string project, string stage, bool force) =>
+        Execute("run-stage", "--project", project, "--stage", stage, force ? "--force" : null, NoWait ? "--no-wait" : null);
 
     /// <summary>`lorabake plan --json`; recipe errors are printed by the CLI and stop the build.</summary>
     public PipelinePlan Plan(string project, string force)

@@ -21,6 +21,7 @@ app.Configure(config =>
     config.AddCommand<VerifyCommand>("verify");
     config.AddCommand<LockDiffCommand>("lock-diff");
     config.AddCommand<SummaryCommand>("summary");
+    config.AddBranch("store", store => { store.AddCommand<StoreVerifyCommand>("verify"); store.AddCommand<StoreGcCommand>("gc"); });
     config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); bench.AddCommand<BenchCellCommand>("cell"); });
     config.AddCommand<GenerateCommand>("generate");
 });

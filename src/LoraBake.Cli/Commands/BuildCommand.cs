@@ -23,6 +23,10 @@ public sealed class BuildCommand : Command<BuildCommand.Settings>
         [CommandOption("-t|--target <TARGET>")]
         [Description("Download, Process, Train, Evaluate, a stage name, or Nightly (the default).")]
         public string Target { get; init; } = ProjectBuilder.Nightly;
+
+        [CommandOption("--no-wait")]
+        [Description("Fail a project at once when another build of it is running, instead of waiting for it.")]
+        public bool NoWait { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -34,7 +38,7 @@ public sealed class BuildCommand : Command<BuildCommand.Settings>
             : [settings.Project];
         if (projects.Count == 0) throw new UserError($"no projects under {layout.ProjectsDir} (folders with a project.yaml).");
 
-        var builder = new ProjectBuilder(layout, PipelineStages.CreateCatalog);
+        var builder = new ProjectBuilder(layout, PipelineStages.CreateCatalog) { LockWait = settings.NoWait ? null : Timeout.InfiniteTimeSpan };
         var results = new List<ProjectBuildResult>();
         foreach (var project in projects)
         {

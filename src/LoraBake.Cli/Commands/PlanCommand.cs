@@ -29,6 +29,8 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var (layout, recipe, recipeWarnings) = ProjectRecipe.Load(settings.Project, printWarnings: !settings.Json);
+        // Nothing to train on is the first thing to fix; say so here rather than plan "0 steps per epoch".
+        LoraBake.Data.DatasetDiscovery.DiscoverTrainable(RecipeLoader.ProjectDir(recipe), settings.Project, recipe.Dataset);
         var plan = new Planner(layout, new ArtifactStore(layout.StoreDir), PipelineStages.CreateCatalog())
             .Build(settings.Project, recipe, settings.Force.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
         var steps = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));

@@ -24,16 +24,21 @@ public sealed class RunStageCommand : Command<RunStageCommand.Settings>
         [CommandOption("--force")]
         [Description("Run even if the stage is up to date.")]
         public bool Force { get; init; }
+
+        [CommandOption("--no-wait")]
+        [Description("Fail at once when another build of the project is running, instead of waiting for it.")]
+        public bool NoWait { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
-        Run(settings.Project, settings.Stage, settings.Force);
+        Run(settings.Project, settings.Stage, settings.Force, settings.NoWait);
 
-    internal static int Run(string project, string stage, bool force)
+    internal static int Run(string project, string stage, bool force, bool noWait = false)
     {
         if (string.IsNullOrWhiteSpace(stage)) throw new LoraBake.Runtime.UserError("no stage given; use --stage NAME (see `lorabake plan --project NAME`).");
         var (layout, recipe, _) = ProjectRecipe.Load(project);
-        var outcome = new StageRunner(layout, PipelineStages.CreateCatalog()).Run(project, recipe, stage, force, Console.WriteLine);
+        var runner = new StageRunner(layout, PipelineStages.CreateCatalog()) { LockWait = noWait ? null : Timeout.InfiniteTimeSpan };
+        var outcome = runner.Run(project, recipe, stage, force, Console.WriteLine);
         Console.WriteLine(outcome.Ran
             ? $"{outcome.Stage}: done ({outcome.Fingerprint[..12]})"
             : $"{outcome.Stage}: nothing to run ({outcome.Fingerprint[..12]})");

@@ -10,7 +10,9 @@ namespace LoraBake.Data;
 /// subset, kohya's `N_name` folders with N repeats and `name` as class tokens, other folders with num_repeats
 /// and the project name. Explicit `dataset.subsets` (paths relative to the project folder, like `dataset.path`)
 /// replace discovery; report paths stay relative to the dataset folder. Hidden files, other file types and
-/// deeper folders are skipped and listed; captions whose image is missing are orphans.
+/// deeper folders are skipped and listed; captions whose image is missing are orphans. Only regular files
+/// are used, decided without opening anything (<see cref="DatasetEntry"/>): pipes, devices, sockets, broken
+/// links and links leaving the dataset folder (unless `follow_links: true`) are skipped with the reason.
 /// </summary>
 public static partial class DatasetDiscovery
 {
@@ -60,7 +62,7 @@ public static partial class DatasetDiscovery
             var top = ScanFolder(root, root, Path.GetFileName(root.TrimEnd(Path.DirectorySeparatorChar)), settings, skipped, orphans, subfoldersAreSubsets: true,
                 settings.NumRepeats, projectName, settings.CaptionExtension, settings.FlipAug, settings.ShuffleTags, settings.ActivationTags, false);
             if (top.Images.Count > 0) subsets.Add(top);
-            foreach (var dir in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
+            foreach (var dir in Folders(root, root, settings.FollowLinks))
             {
                 var folder = Path.GetFileName(dir);
                 if (folder.StartsWith('.')) { skipped.Add(new SkippedFile(Rel(root, dir) + "/", "hidden folder")); continue; }
@@ -77,27 +79,46 @@ public static partial class DatasetDiscovery
         return new DatasetLayout(root, subsets, skipped, orphans);
     }
 
+    /// <summary>
+    /// <see cref="Discover"/>, failing with what to do when there is nothing to train on: a missing folder, an
+    /// empty one, and one whose files are all skipped each have their own message (plan checks this).
+    /// </summary>
+    public static DatasetLayout DiscoverTrainable(string projectDir, string projectName, DatasetSettings settings)
+    {
+        var layout = Discover(projectDir, projectName, settings);
+        if (layout.Subsets.Any(s => s.Images.Count > 0)) return layout;
+        if (layout.Skipped.Count == 0 && layout.OrphanCaptions.Count == 0)
+            throw new UserError($"dataset folder {layout.Root} is empty. Put the training images (.png/.jpg/.jpeg/.webp/.bmp, with .txt captions) in it and run again.");
+        var listed = layout.Skipped.Take(10).Select(s => $"  {s.RelativePath}: {s.Reason}")
+            .Concat(layout.OrphanCaptions.Take(3).Select(o => $"  {o}: caption without an image")).ToList();
+        var more = layout.Skipped.Count + layout.OrphanCaptions.Count - listed.Count;
+        throw new UserError($"dataset folder {layout.Root} has no usable image; what is in it:\n{string.Join("\n", listed)}" +
+            (more > 0 ? $"\n  … and {more} more" : "") + "\nAdd .png/.jpg/.jpeg/.webp/.bmp images (regular files) to it and run again.");
+    }
+
     private static DatasetSubset ScanFolder(string root, string dir, string name, DatasetSettings settings,
         List<SkippedFile> skipped, List<string> orphans, bool subfoldersAreSubsets,
         int numRepeats, string classTokens, string captionExtension, bool flipAug, bool shuffleTags, int activationTags, bool isReg)
     {
         var images = new List<DatasetFile>();
         var captionFiles = new Dictionary<string, DatasetFile>(StringComparer.Ordinal);
-        foreach (var path in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+        foreach (var path in List(root, dir, skipped))
         {
-            var file = new FileInfo(path);
             var rel = Rel(root, path);
-            var fileName = file.Name;
+            var fileName = Path.GetFileName(path);
+            var entry = DatasetEntry.Classify(root, path, settings.FollowLinks);
+            if (entry.Kind == DatasetEntryKind.Folder) continue;   // subsets or nested folders, below
             if (fileName.StartsWith('.')) { skipped.Add(new SkippedFile(rel, "hidden file")); continue; }
+            if (entry.Kind == DatasetEntryKind.Skipped) { skipped.Add(new SkippedFile(rel, entry.Reason!)); continue; }
             var ext = Path.GetExtension(fileName);
-            var df = new DatasetFile(rel, file.FullName, file.Length, file.LastWriteTimeUtc);
+            var df = new DatasetFile(rel, Path.GetFullPath(path), entry.Stat.Size, DateTime.UnixEpoch.AddTicks(entry.Stat.MtimeNs / 100));
             if (ImageExtensions.Contains(ext)) images.Add(df);
             else if (captionExtension.Length > 0 && fileName.EndsWith(captionExtension, StringComparison.Ordinal)) captionFiles[fileName[..^captionExtension.Length]] = df;
             else skipped.Add(new SkippedFile(rel, ext.Length == 0 ? "not an image (no extension)" : $"not an image ({ext.ToLowerInvariant()})"));
         }
         if (!subfoldersAreSubsets)
         {
-            foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+            foreach (var sub in Folders(root, dir, settings.FollowLinks))
                 skipped.Add(new SkippedFile(Rel(root, sub) + "/", "nested folder (only one level of subset folders is read)"));
         }
         var captions = new Dictionary<string, DatasetFile>(StringComparer.Ordinal);
@@ -124,6 +145,22 @@ public static partial class DatasetDiscovery
             Images = images,
             Captions = captions,
         };
+    }
+
+    /// <summary>The folders in <paramref name="dir"/> (links to folders by the same rule as files; others are reported by ScanFolder).</summary>
+    static IEnumerable<string> Folders(string root, string dir, bool followLinks) =>
+        List(root, dir, skipped: null)
+            .Where(p => DatasetEntry.Classify(root, p, followLinks).Kind == DatasetEntryKind.Folder);
+
+    /// <summary>The names in a folder, in ordinal order; a folder that cannot be listed is skipped with the reason (once, by ScanFolder).</summary>
+    static IReadOnlyList<string> List(string root, string dir, List<SkippedFile>? skipped)
+    {
+        try { return Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            skipped?.Add(new SkippedFile(Rel(root, dir) + "/", $"folder cannot be read ({e.Message})"));
+            return [];
+        }
     }
 
     /// <summary>A path relative to the dataset folder with forward slashes ("" for the folder itself).</summary>

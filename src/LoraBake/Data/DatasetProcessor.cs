@@ -34,7 +34,14 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
 
         // 1. Content hashes (stat-cached) and duplicate groups.
         var shas = new string[images.Count];
-        Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i => shas[i] = hashes.Sha256(images[i].File));
+        Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
+        {
+            try { shas[i] = hashes.Sha256(images[i].File); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UserError($"dataset file {images[i].File.FullPath} cannot be read ({e.Message}); fix its permissions or remove it, then run again.");
+            }
+        });
         var firstBySha = new Dictionary<string, int>(StringComparer.Ordinal);
         var duplicateOf = new int[images.Count];
         for (var i = 0; i < images.Count; i++)

@@ -41,14 +41,21 @@ public sealed class ProcessStage(int maxDegreeOfParallelism = 0) : IStage
         var hashes = HashCache(context.Store, layout.Root);
         foreach (var subset in layout.Subsets)
         {
-            foreach (var image in subset.Images) fb.Add("input:" + image.RelativePath, hashes.Sha256(image));
-            foreach (var caption in subset.Captions.Values) fb.Add("input:" + caption.RelativePath, hashes.Sha256(caption));
+            foreach (var image in subset.Images) fb.Add("input:" + image.RelativePath, TryHash(hashes, image));
+            foreach (var caption in subset.Captions.Values) fb.Add("input:" + caption.RelativePath, TryHash(hashes, caption));
         }
         // Skipped files and orphans change the report (and fail a strict build), not the images: by name only.
         foreach (var s in layout.Skipped) fb.Add("input:" + s.RelativePath, "skipped");
         foreach (var o in layout.OrphanCaptions) fb.Add("input:" + o, "orphan");
         hashes.Save();
         return fb.Build();
+    }
+
+    // A file that cannot be read makes the plan stale, not a crash; Process then says which file and why.
+    static string TryHash(FileHashCache hashes, DatasetFile file)
+    {
+        try { return hashes.Sha256(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return "unreadable"; }
     }
 
     public void Run(StageContext context, EntryWriter output)

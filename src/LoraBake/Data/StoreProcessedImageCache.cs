@@ -16,9 +16,14 @@ public sealed class StoreProcessedImageCache(ArtifactStore store) : IProcessedIm
     {
         var dir = store.TryOpenEntry(Kind, key);
         if (dir is null) return null;
-        try { return ProcessedImageMeta.FromJson(File.ReadAllText(Path.Combine(dir, MetaFile))); }
+        ProcessedImageMeta? meta;
+        try { meta = ProcessedImageMeta.FromJson(File.ReadAllText(Path.Combine(dir, MetaFile))); }
         catch (System.Text.Json.JsonException) { return null; }
         catch (IOException) { return null; }
+        // The entry verified, so this only guards against records written by a buggy version: reprocess, never crash.
+        if (meta is null) return null;
+        if (meta.Rejected != null) return meta;
+        return Hashing.IsSha256(meta.PngSha256) && meta.Bucket is { Length: 2 } && meta.CropLtrb is { Length: 4 } && store.HasBlob(meta.PngSha256!) ? meta : null;
     }
 
     public void Put(string key, ProcessedImage image)

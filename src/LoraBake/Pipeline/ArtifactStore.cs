@@ -10,7 +10,9 @@ namespace LoraBake.Pipeline;
 /// locks/                  one lock file per project being built
 /// </code>
 /// Everything is written to tmp/ and renamed into place, so a reader sees a whole entry or none.
-/// A damaged entry is reported as missing (stale), never as an error.
+/// Every read checks the entry's files and blobs against the SHA-256 their manifest recorded (through
+/// <see cref="VerifiedHashes"/>, so an unchanged file is not re-read): a damaged entry is reported as missing
+/// (stale), never as an error, and never handed out.
 /// </summary>
 public sealed class ArtifactStore
 {
@@ -21,7 +23,18 @@ public sealed class ArtifactStore
     public string PartialDir => Path.Combine(Root, "partial");
     public string LocksDir => Path.Combine(Root, "locks");
 
-    public ArtifactStore(string root) => Root = Path.GetFullPath(root);
+    /// <summary>Hashes of store files already checked, by stat (hash-cache/verified.json).</summary>
+    public VerifiedHashes Verified => _verified.Value;
+    private readonly Lazy<VerifiedHashes> _verified;
+
+    /// <summary>Told, in one line, when an entry a stage asked for was damaged and is being rebuilt (the CLI prints it).</summary>
+    public Action<string> Notice { get; set; } = _ => { };
+
+    public ArtifactStore(string root)
+    {
+        Root = Path.GetFullPath(root);
+        _verified = new Lazy<VerifiedHashes>(() => new VerifiedHashes(Root));
+    }
 
     public string BlobPath(string sha256)
     {
@@ -31,6 +44,14 @@ public sealed class ArtifactStore
     }
 
     public bool HasBlob(string sha256) => Hashing.IsSha256(sha256) && File.Exists(BlobPath(sha256));
+
+    /// <summary>True when the blob is there and its content still hashes to its name.</summary>
+    public bool HasIntactBlob(string sha256)
+    {
+        if (!HasBlob(sha256)) return false;
+        var path = BlobPath(sha256);
+        return Verified.Matches(path, new FileInfo(path).Length, sha256.ToLowerInvariant());
+    }
 
     /// <summary>Adds a file to the store by content and returns its SHA-256. With <paramref name="move"/> the file is moved (cheap on one file system).</summary>
     public string PutFile(string path, bool move = false)
@@ -43,8 +64,10 @@ public sealed class ArtifactStore
     /// <summary>Adds a file whose SHA-256 the caller has just computed (a download hashes while it streams).</summary>
     public void PutFile(string path, string sha256, bool move)
     {
+        sha256 = sha256.ToLowerInvariant();
         var target = BlobPath(sha256);
-        if (File.Exists(target) && new FileInfo(target).Length == new FileInfo(path).Length)
+        // Same name is not same bytes: a damaged blob (same size, flipped byte) is replaced, not kept.
+        if (File.Exists(target) && Verified.Matches(target, new FileInfo(path).Length, sha256))
         {
             if (move) File.Delete(path);
             return;
@@ -53,36 +76,58 @@ public sealed class ArtifactStore
         var temp = NewTempPath();
         if (move) File.Move(path, temp); else File.Copy(path, temp);
         File.Move(temp, target, overwrite: true);
+        Verified.Record(target, sha256);
     }
 
-    /// <summary>Path of a committed entry that still verifies (sizes, manifest hash, referenced blobs; with <paramref name="fullCheck"/> also every file's SHA-256), or null.</summary>
-    public string? TryOpenEntry(string kind, string key, bool fullCheck = false)
+    /// <summary>
+    /// Path of a committed entry whose files and blobs all still hash to what its manifest recorded, or null.
+    /// An entry that is there but damaged is reported through <see cref="Notice"/>: the caller rebuilds it.
+    /// </summary>
+    public string? TryOpenEntry(string kind, string key, bool rehash = false)
     {
-        var dir = EntryPath(kind, key);
-        if (!File.Exists(Path.Combine(dir, EntryManifest.FileName))) return null;
-        return TryReadManifest(kind, key, fullCheck) != null ? dir : null;
+        var check = CheckEntry(kind, key, rehash);
+        if (check.Manifest != null) return EntryPath(kind, key);
+        if (check.Problem != null) Notice($"store: {kind}/{key[..Math.Min(12, key.Length)]} is damaged ({check.Problem}); rebuilding it");
+        return null;
     }
 
     /// <summary>The verified manifest of an entry, or null when it is missing or damaged.</summary>
-    public EntryManifest? TryReadManifest(string kind, string key, bool fullCheck = false)
+    public EntryManifest? TryReadManifest(string kind, string key, bool rehash = false) => CheckEntry(kind, key, rehash).Manifest;
+
+    /// <summary>
+    /// Checks an entry: its manifest's own hash, then each file's and each referenced blob's size and SHA-256
+    /// (re-read only when its stat changed, or always with <paramref name="rehash"/>). Problem is null when the
+    /// entry is absent, and says what is wrong when it is there but damaged.
+    /// </summary>
+    /// <param name="blobsJustChecked">The caller has just verified every blob (store verify): trust them by stat even with <paramref name="rehash"/>.</param>
+    public EntryCheck CheckEntry(string kind, string key, bool rehash = false, bool blobsJustChecked = false)
     {
         var dir = EntryPath(kind, key);
+        if (!Directory.Exists(dir)) return new EntryCheck(null, null);
         var manifest = EntryManifest.TryRead(Path.Combine(dir, EntryManifest.FileName));
-        if (manifest == null) return null;
+        if (manifest == null) return new EntryCheck(null, $"{EntryManifest.FileName} is missing, unreadable or does not match its own hash");
         foreach (var (rel, f) in manifest.Files)
         {
-            var path = Path.Combine(dir, rel);
-            var info = new FileInfo(path);
-            if (!info.Exists || info.Length != f.Size) return null;
-            if (fullCheck && Hashing.Sha256File(path) != f.Sha256) return null;
+            if (rel.Split('/').Any(part => part is "" or "." or ".."))
+                return new EntryCheck(null, $"{EntryManifest.FileName} lists a path outside the entry ({rel})");
+            var problem = FileProblem(Path.Combine(dir, rel), f.Size, f.Sha256, rehash);
+            if (problem != null) return new EntryCheck(null, $"{rel} {problem}");
         }
         foreach (var (sha, size) in manifest.Blobs)
         {
-            var info = new FileInfo(BlobPath(sha));
-            if (!info.Exists || info.Length != size) return null;
-            if (fullCheck && Hashing.Sha256File(info.FullName) != sha) return null;
+            if (!Hashing.IsSha256(sha)) return new EntryCheck(null, $"{EntryManifest.FileName} names an invalid blob '{sha}'");
+            var problem = FileProblem(BlobPath(sha), size, sha, rehash && !blobsJustChecked);
+            if (problem != null) return new EntryCheck(null, $"blob objects/{sha[..2]}/{sha} {problem}");
         }
-        return manifest;
+        return new EntryCheck(manifest, null);
+    }
+
+    private string? FileProblem(string path, long size, string sha256, bool rehash)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) return "is missing";
+        if (info.Length != size) return $"has {info.Length} bytes, {size} recorded";
+        return Verified.Matches(path, size, sha256, rehash) ? null : "does not match its recorded SHA-256";
     }
 
     public bool EntryExists(string kind, string key) => Directory.Exists(EntryPath(kind, key));
@@ -155,7 +200,7 @@ public sealed class ArtifactStore
         catch (UnauthorizedAccessException) { }
     }
 
-    private static bool IsRunning(int pid)
+    internal static bool IsRunning(int pid)
     {
         try { using var p = System.Diagnostics.Process.GetProcessById(pid); return !p.HasExited; }
         catch (ArgumentException) { return false; }

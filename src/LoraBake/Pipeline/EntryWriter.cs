@@ -50,6 +50,9 @@ public sealed class EntryWriter : IDisposable
         File.WriteAllText(Path.Combine(Directory, EntryManifest.FileName), manifest.ToJson());
         _store.Publish(Directory, Kind, Key);
         _done = true;
+        // Just hashed: remember them at their final place, so the first read does not hash them again.
+        var entry = _store.EntryPath(Kind, Key);
+        foreach (var (rel, f) in files) _store.Verified.Record(Path.Combine(entry, rel), f.Sha256);
         return files.ToDictionary(f => f.Key, f => f.Value.Sha256, StringComparer.Ordinal);
     }
 

@@ -5,15 +5,16 @@ namespace LoraBake.Pipeline;
 /// <summary>
 /// Copies an entry's <c>publish/</c> files into output/NAME/ (each file atomically) and checks that they are
 /// still there. output/NAME/.lorabake-outputs.json remembers size, modification time and SHA-256 of what was
-/// copied, so a check re-hashes only files whose size or time changed (the timestamp is a hash cache here,
-/// never part of a fingerprint).
+/// copied (with change time, device and inode), so a check re-hashes only files whose stat changed (the
+/// timestamps are a hash cache here, never part of a fingerprint). Each copy is hashed before it is renamed
+/// into place: output/ never receives bytes other than the ones the lock records.
 /// </summary>
 public static class Materializer
 {
     public const string PublishDir = "publish";
     public const string StateFile = ".lorabake-outputs.json";
 
-    private sealed record Seen(long Size, long MtimeTicks, string Sha256);
+    private sealed record Seen(long Size, long MtimeTicks, string Sha256, long CtimeNs = 0, long Device = 0, long Inode = 0);
 
     /// <summary>The entry's publish files (relative to publish/) with their SHA-256.</summary>
     public static IEnumerable<(string Relative, string Sha256, long Size)> Published(EntryManifest manifest) =>
@@ -39,9 +40,16 @@ public static class Materializer
         {
             if (CurrentHash(outputDir, rel, size, state) == sha) continue;
             var target = Path.Combine(outputDir, rel);
-            AtomicFile.Copy(Path.Combine(entryDir, PublishDir, rel), target);
-            var info = new FileInfo(target);
-            state[rel] = new Seen(info.Length, info.LastWriteTimeUtc.Ticks, sha);
+            var source = Path.Combine(entryDir, PublishDir, rel);
+            AtomicFile.Write(target, temp =>
+            {
+                File.Copy(source, temp, overwrite: true);
+                var copied = Hashing.Sha256File(temp);
+                if (copied != sha)
+                    throw new Runtime.UserError($"copying {source} to {target} gave bytes with SHA-256 {copied}, not the {sha} the store recorded; " +
+                        "the entry changed while it was copied or the disk is failing. Nothing was written; run the build again (`lorabake store verify` checks the store).");
+            });
+            state[rel] = Stamp(target, sha);
             written.Add(rel);
         }
         if (written.Count > 0)
@@ -53,8 +61,14 @@ public static class Materializer
     {
         var info = new FileInfo(Path.Combine(outputDir, rel));
         if (!info.Exists || info.Length != expectedSize) return null;
-        if (state.TryGetValue(rel, out var seen) && seen.Size == info.Length && seen.MtimeTicks == info.LastWriteTimeUtc.Ticks) return seen.Sha256;
+        if (state.TryGetValue(rel, out var seen) && seen == Stamp(info.FullName, seen.Sha256)) return seen.Sha256;
         return Hashing.Sha256File(info.FullName);
+    }
+
+    private static Seen Stamp(string path, string sha)
+    {
+        var stat = Runtime.FileStat.Stat(path);
+        return new Seen(stat.Size, new FileInfo(path).LastWriteTimeUtc.Ticks, sha, stat.CtimeNs, stat.Device, stat.Inode);
     }
 
     private static Dictionary<string, Seen> ReadState(string outputDir)

@@ -47,13 +47,15 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
         foreach (var f in force.Where(f => !f.Equals("all", StringComparison.OrdinalIgnoreCase)
                      && !planned.Any(s => s.Name.Equals(f, StringComparison.OrdinalIgnoreCase) || s.Slot.Equals(f, StringComparison.OrdinalIgnoreCase))))
             warnings.Add($"--force={f}: no stage of that name; stages are {string.Join(", ", planned.Select(s => s.Name))}");
+        store.Verified.Save();
         return new Plan(project, recipe, planned, warnings);
     }
 
     private PlannedStage Judge(IStage stage, string slot, Fingerprint fp, LockFile lockFile, bool forced, string project)
     {
         var kind = PlannedStage.StageKind(stage.Name);
-        var manifest = store.TryReadManifest(kind, fp.Hash);
+        var check = store.CheckEntry(kind, fp.Hash);
+        var manifest = check.Manifest;
         StageResult result = manifest != null
             ? new StageResult(fp, store.EntryPath(kind, fp.Hash), manifest.Files.ToDictionary(f => f.Key, f => f.Value.Sha256, StringComparer.Ordinal))
             : new StageResult(fp, null, new Dictionary<string, string>());
@@ -66,7 +68,7 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
             if (missing.Count == 0) { status = StageStatus.Fresh; reason = "up to date"; }
             else reason = $"output {missing[0]}{(missing.Count > 1 ? $" (+{missing.Count - 1} more)" : "")} missing or changed; restored from the cache without rerunning";
         }
-        else if (store.EntryExists(kind, fp.Hash)) reason = "cached output missing or corrupt";
+        else if (check.Problem != null) reason = $"cached output damaged: {check.Problem}; rebuilding it";
         else if (lockFile.Find(stage.Name) is { } recorded && recorded.Fingerprint != fp.Hash)
         {
             var diff = fp.Diff(recorded.Components);

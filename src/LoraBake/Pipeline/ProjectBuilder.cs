@@ -22,6 +22,9 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
 {
     public const string Nightly = "Nightly";
 
+    /// <summary>How long a project's stages wait for another build of it (null: fail at once; <see cref="BuildLock.Acquire"/>).</summary>
+    public TimeSpan? LockWait { get; init; }
+
     /// <summary>Builds one project; a failure (bad recipe, a stage that throws) is returned, not thrown.</summary>
     public ProjectBuildResult Build(string project, string target, Action<string>? log = null)
     {
@@ -33,7 +36,7 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
         {
             var recipe = RecipeLoader.Load(layout, project).ThrowIfErrors();
             var catalog = catalogFactory();
-            var runner = new StageRunner(layout, catalog);
+            var runner = new StageRunner(layout, catalog) { LockWait = LockWait };
             var plan = new Planner(layout, runner.Store, catalog).Build(project, recipe);
             resolved = ResolveTarget(plan, target);
             foreach (var stage in StagesOf(plan, resolved))
@@ -76,7 +79,8 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
     public static IReadOnlyList<string> Projects(RepoLayout layout) =>
         Directory.Exists(layout.ProjectsDir)
             ? Directory.EnumerateDirectories(layout.ProjectsDir)
-                .Where(d => File.Exists(Path.Combine(d, "project.yaml")))
+                // Hidden folders are not projects (`lorabake new` writes .NAME.new-PID before renaming it into place).
+                .Where(d => !Path.GetFileName(d).StartsWith('.') && File.Exists(Path.Combine(d, "project.yaml")))
                 .Select(d => Path.GetFileName(d)!)
                 .Order(StringComparer.Ordinal).ToList()
             : [];

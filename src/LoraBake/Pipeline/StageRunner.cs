@@ -14,11 +14,22 @@ public sealed record StageRunOutcome(string Stage, bool Ran, string Reason, stri
 public sealed class StageRunner(RepoLayout layout, StageCatalog catalog)
 {
     public ArtifactStore Store { get; } = new(layout.StoreDir);
+    /// <summary>How long to wait for another build of the same project (null: fail at once; see <see cref="BuildLock.Acquire"/>).</summary>
+    public TimeSpan? LockWait { get; init; }
 
     public StageRunOutcome Run(string project, Recipe recipe, string stageName, bool force, Action<string>? log = null)
     {
         log ??= _ => { };
-        using var buildLock = BuildLock.Acquire(Store, project);
+        using var buildLock = BuildLock.Acquire(Store, project, LockWait, log);
+        // Stages look entries up from several threads (Process); one line at a time to the log.
+        var gate = new object();
+        Store.Notice = line => { lock (gate) log(line); };
+        try { return RunLocked(project, recipe, stageName, force, log); }
+        finally { Store.Verified.Save(); }
+    }
+
+    private StageRunOutcome RunLocked(string project, Recipe recipe, string stageName, bool force, Action<string> log)
+    {
         Store.SweepTemp();
         var plan = new Planner(layout, Store, catalog).Build(project, recipe, force ? [stageName] : []);
         var stage = plan.Find(stageName) ?? throw new UserError(

@@ -8,19 +8,8 @@ namespace LoraBake.Recipes;
 /// </summary>
 public static class ProjectScaffold
 {
-    /// <summary>Characters the colab refuses in project names (they end up in file names and shell commands).</summary>
-    public const string ForbiddenCharacters = " .()\"'\\/";
-
-    /// <summary>Why <paramref name="name"/> cannot be a project name, or null when it can.</summary>
-    public static string? NameProblem(string name)
-    {
-        if (name.Length == 0) return "the project name is empty";
-        var bad = name.Where(c => ForbiddenCharacters.Contains(c) || char.IsControl(c) || ":*?<>|".Contains(c)).Distinct().ToList();
-        if (bad.Count > 0)
-            return $"project name \"{name}\" contains {string.Join(" ", bad.Select(c => c == ' ' ? "a space" : $"'{c}'"))}; names may not contain spaces or . ( ) \" ' \\ / : * ? < > | (use - or _ instead)";
-        if (name.StartsWith('-')) return $"project name \"{name}\" starts with '-'; start it with a letter or digit";
-        return null;
-    }
+    /// <summary>Why <paramref name="name"/> cannot be a project name, or null when it can (the rule of every command: <see cref="ProjectName"/>).</summary>
+    public static string? NameProblem(string name) => ProjectName.Problem(name);
 
     /// <summary>Creates projects/NAME; returns its folder. Throws <see cref="UserError"/> for a bad name, an existing project or an unknown preset.</summary>
     public static string Create(RepoLayout layout, string name, string preset = "character-lora")

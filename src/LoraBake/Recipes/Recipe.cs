@@ -60,6 +60,9 @@ public sealed record DatasetSettings
     public bool KeepDuplicates { get; init; } = false;
     /// <summary>Turn every skipped file into an error.</summary>
     public bool Strict { get; init; } = false;
+    /// <summary>Use symbolic links that lead outside the dataset folder. Not fingerprinted: the files it adds are.</summary>
+    [FingerprintIgnore]
+    public bool FollowLinks { get; init; } = false;
     /// <summary>Colour transparent pixels are flattened onto (name or #RRGGBB).</summary>
     public string Background { get; init; } = "white";
     /// <summary>Images declaring more pixels than this are refused before decoding.</summary>

@@ -56,6 +56,9 @@ public static class RecipeLoader
             Name = name ?? (Path.GetFileName(path) == "project.yaml" ? Path.GetFileName(Path.GetDirectoryName(path)!) : Path.GetFileNameWithoutExtension(path)),
             SourcePath = path,
         };
+        // An empty file would silently mean "all defaults", which is never what was meant.
+        if (tree is null or YMapping { Entries.Count: 0 } && errors.Count == 0)
+            errors.Add(new(Display(path), 1, 1, "", "the recipe is empty; write at least `extends: character-lora` and model.source (`lorabake new NAME` writes a commented one)"));
         if (tree is YMapping map)
         {
             foreach (var entry in map.Entries)
@@ -79,6 +82,7 @@ public static class RecipeLoader
         {
             errors.Add(new(Display(tree.File), tree.Line, tree.Column, "", "a recipe is a mapping with sections model:, dataset:, training:, network:, evaluation:"));
         }
+
 
         // Without a readable file the checks would only comment on defaults.
         if (tree != null)

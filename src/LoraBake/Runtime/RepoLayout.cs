@@ -14,11 +14,12 @@ public sealed record RepoLayout(string Root)
     /// <summary>When set, lock files live in LocksRoot/NAME/ instead of the project folder (lorabake verify).</summary>
     public string? LocksRoot { get; init; }
 
-    public string ProjectDir(string project) => Path.Combine(ProjectsDir, project);
+    /// <summary>projects/NAME; a name that is not a plain project name (a path, spaces…) is a <see cref="UserError"/>.</summary>
+    public string ProjectDir(string project) => Path.Combine(ProjectsDir, ProjectName.Check(project));
     public string RecipePath(string project) => Path.Combine(ProjectDir(project), "project.yaml");
     public string LockPath(string project) =>
-        Path.Combine(LocksRoot == null ? ProjectDir(project) : Path.Combine(LocksRoot, project), "lorabake.lock");
-    public string OutputDir(string project) => Path.Combine(OutputRoot, project);
+        Path.Combine(LocksRoot == null ? ProjectDir(project) : Path.Combine(LocksRoot, ProjectName.Check(project)), "lorabake.lock");
+    public string OutputDir(string project) => Path.Combine(OutputRoot, ProjectName.Check(project));
 
     /// <summary>
     /// The repository root: $LORABAKE_ROOT if set, else the nearest folder at or above <paramref name="start"/>

@@ -21,7 +21,7 @@ public sealed class LatentCache(ArtifactStore store, string vaeKey, Func<Autoenc
     /// <summary>The latent of the processed PNG (store blob <paramref name="pngSha256"/>), flipped horizontally when asked.</summary>
     public Tensor Get(string pngSha256, bool flipped)
     {
-        var key = Hashing.Sha256Text($"{vaeKey}\n{pngSha256}\n{(flipped ? "flip" : "noflip")}");
+        var key = Key(vaeKey, pngSha256, flipped);
         var dir = store.TryOpenEntry(Kind, key);
         if (dir != null)
         {
@@ -46,6 +46,13 @@ public sealed class LatentCache(ArtifactStore store, string vaeKey, Func<Autoenc
         Encoded++;
         return latent.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The VAE part of a latent's key: the model's (and separate VAE's) content hash.</summary>
+    public static string VaeKey(string modelSha256, string? vaeSha256) => modelSha256 + "+" + (vaeSha256 ?? "builtin-vae");
+
+    /// <summary>The entry key of one latent (store gc recomputes it to know which latents a build still uses).</summary>
+    public static string Key(string vaeKey, string pngSha256, bool flipped) =>
+        Hashing.Sha256Text($"{vaeKey}\n{pngSha256}\n{(flipped ? "flip" : "noflip")}");
 
     /// <summary>RGB PNG → [1, 3, H, W] in [−1, 1] (ToTensor + Normalize(0.5, 0.5)).</summary>
     public static Tensor LoadImage(string path, bool flipped)

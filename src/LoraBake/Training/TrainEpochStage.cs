@@ -72,7 +72,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
             ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir), dtype,
             ModelFiles.Sidecar(downloadDir));
-        var latents = new LatentCache(context.Store, model.Sha256 + "+" + (vae?.Sha256 ?? "builtin-vae"), () => sd.Vae);
+        var latents = new LatentCache(context.Store, LatentCache.VaeKey(model.Sha256, vae?.Sha256), () => sd.Vae);
         var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
 
         var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents), output.Directory);

@@ -21,7 +21,7 @@ public class ArtifactStoreTests
         }
         Assert.Equal(Hashing.Sha256Text("hello"), files["a.txt"]);
         Assert.Equal(Hashing.Sha256Text("world"), files["publish/b.txt"]);
-        var dir = store.TryOpenEntry("process", key, fullCheck: true);
+        var dir = store.TryOpenEntry("process", key, rehash: true);
         Assert.NotNull(dir);
         Assert.Equal("hello", File.ReadAllText(Path.Combine(dir!, "a.txt")));
     }
@@ -96,12 +96,8 @@ public class ArtifactStoreTests
             case "manifest": File.WriteAllText(Path.Combine(dir, "manifest.json"), File.ReadAllText(Path.Combine(dir, "manifest.json"))[..20]); break;
             case "same-size": File.WriteAllText(file, "9876543210"); break;
         }
-        if (damage == "same-size")
-        {
-            Assert.NotNull(store.TryOpenEntry("process", "k3"));            // the cheap check sees sizes only
-            Assert.Null(store.TryOpenEntry("process", "k3", fullCheck: true));
-        }
-        else Assert.Null(store.TryOpenEntry("process", "k3"));
+        // Same-size damage too: every read checks the content hash (re-read because the file's stat changed).
+        Assert.Null(store.TryOpenEntry("process", "k3"));
     }
 
     [Fact]
@@ -144,5 +140,69 @@ public class ArtifactStoreTests
         var dir = store.TryOpenEntry("process", "k5");
         Assert.NotNull(dir);
         Assert.False(File.Exists(Path.Combine(dir!, "junk")));
+    }
+
+    [Fact]
+    public void A_rerun_trusts_verified_hashes_by_stat_and_rehashes_a_file_whose_stat_moved()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        using (var w = store.BeginEntry("train-epoch-01", "k6"))
+        {
+            File.WriteAllBytes(Path.Combine(w.Directory, "network.bin"), new byte[100_000]);
+            w.Commit();
+        }
+        Assert.NotNull(store.TryOpenEntry("train-epoch-01", "k6"));
+        Assert.Equal(0, store.Verified.FilesHashed);    // the commit's own hashes were remembered
+        store.Verified.Save();
+
+        var rerun = new ArtifactStore(repo.Layout.StoreDir);   // a new process: the cache comes from disk
+        Assert.NotNull(rerun.TryOpenEntry("train-epoch-01", "k6"));
+        Assert.Equal(0, rerun.Verified.FilesHashed);
+
+        // A flipped byte with the modification time put back (as bit rot or a careless tool would): ctime still moves.
+        var file = Path.Combine(store.EntryPath("train-epoch-01", "k6"), "network.bin");
+        var mtime = File.GetLastWriteTimeUtc(file);
+        using (var f = new FileStream(file, FileMode.Open, FileAccess.Write)) { f.Position = 50_000; f.WriteByte(1); }
+        File.SetLastWriteTimeUtc(file, mtime);
+        var notices = new List<string>();
+        rerun.Notice = notices.Add;
+        Assert.Null(rerun.TryOpenEntry("train-epoch-01", "k6"));
+        Assert.Equal(1, rerun.Verified.FilesHashed);
+        Assert.Equal(["store: train-epoch-01/k6 is damaged (network.bin does not match its recorded SHA-256); rebuilding it"], notices);
+    }
+
+    [Fact]
+    public void A_damaged_blob_is_replaced_when_its_content_is_put_again()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        var src = Path.Combine(repo.Root, "image.png");
+        File.WriteAllBytes(src, [1, 2, 3, 4, 5, 6]);
+        var sha = store.PutFile(src);
+        File.WriteAllBytes(store.BlobPath(sha), [1, 2, 3, 4, 5, 7]);   // same size, one byte off
+        Assert.False(store.HasIntactBlob(sha));
+        Assert.Equal(sha, store.PutFile(src));
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }, File.ReadAllBytes(store.BlobPath(sha)));
+        Assert.True(store.HasIntactBlob(sha));
+    }
+
+    [Theory]
+    [InlineData("{\"not\": ")]
+    [InlineData("{\"objects/00/x\":{\"Size\":1}}")]
+    public void A_damaged_verified_hash_cache_only_means_hashing_again(string damaged)
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        using (var w = store.BeginEntry("process", "k7"))
+        {
+            File.WriteAllText(Path.Combine(w.Directory, "index.json"), "{}");
+            w.Commit();
+        }
+        store.Verified.Save();
+        File.WriteAllText(Path.Combine(store.Root, "hash-cache", "verified.json"), damaged);
+        var rerun = new ArtifactStore(repo.Layout.StoreDir);
+        Assert.NotNull(rerun.TryOpenEntry("process", "k7"));
+        Assert.Equal(1, rerun.Verified.FilesHashed);
     }
 }

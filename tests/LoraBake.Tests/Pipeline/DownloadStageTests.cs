@@ -97,7 +97,10 @@ public class DownloadStageTests
         using var repo = new PipelineTempRepo();
         var dir = repo.AddProject("a");
         var ckpt = Path.Combine(dir, "base.ckpt");
-        File.WriteAllBytes(ckpt, [.. "PK\x03\x04"u8, .. new byte[100]]);
+        // The smallest torch.save zip: archive/data.pkl holding an empty dict (PROTO 2, EMPTY_DICT, BINPUT 0, STOP).
+        using (var zip = System.IO.Compression.ZipFile.Open(ckpt, System.IO.Compression.ZipArchiveMode.Create))
+        using (var pkl = zip.CreateEntry("archive/data.pkl").Open())
+            pkl.Write([0x80, 0x02, (byte)'}', (byte)'q', 0x00, (byte)'.']);
         var runner = new StageRunner(repo.Layout, Catalog);
         var r = runner.Run("a", RecipeFor(repo, "a", "base.ckpt"), "Download", false);
         var model = DownloadedModel.Load(runner.Store.EntryPath("download", r.Fingerprint))!;
@@ -169,5 +172,78 @@ public class DownloadStageTests
         BuiltinModels.Register("test-folder", dir => File.WriteAllText(Path.Combine(dir, "x"), "y"), version: 2);
         Assert.Equal("input model.builtin changed",
             new Planner(repo.Layout, runner.Store, Catalog).Build("a", RecipeFor(repo, "a", "builtin:test-folder")).Stages[0].Reason);
+    }
+
+    /// <summary>A safetensors file with one tiny U8 tensor per key (enough for the family to show).</summary>
+    private static byte[] SafetensorsWithKeys(params string[] keys)
+    {
+        var header = Encoding.UTF8.GetBytes("{" + string.Join(",", keys.Select((k, i) =>
+            $"\"{k}\":{{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[{i},{i + 1}]}}")) + "}");
+        return [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[keys.Length]];
+    }
+
+    [Theory]
+    [InlineData("conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight", "an SDXL checkpoint")]
+    [InlineData("cond_stage_model.model.token_embedding.weight", "an SD 2.x checkpoint")]
+    [InlineData("lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight", "a LoRA network file")]
+    public void Download_refuses_another_model_family_naming_the_source_the_recipe_wrote(string key, string family)
+    {
+        using var repo = new PipelineTempRepo();
+        var dir = repo.AddProject("a");
+        File.WriteAllBytes(Path.Combine(dir, "other.safetensors"), SafetensorsWithKeys(key, "model.diffusion_model.x"));
+        var runner = new StageRunner(repo.Layout, Catalog);
+        var e = Assert.Throws<UserError>(() => runner.Run("a", RecipeFor(repo, "a", "other.safetensors"), "Download", false));
+        Assert.StartsWith("model.source in projects/a/project.yaml: other.safetensors is " + family, e.Message);
+        Assert.DoesNotContain(runner.Store.ObjectsDir, e.Message);   // the user's file, not the store's copy
+        Assert.Null(LockFile.Read(repo.Layout.LockPath("a")).Find("Download"));
+    }
+
+    [Theory]
+    [InlineData("zip")]
+    [InlineData("overlap")]
+    public void Download_refuses_a_malformed_model_file_naming_the_source(string kind)
+    {
+        using var repo = new PipelineTempRepo();
+        var dir = repo.AddProject("a");
+        byte[] bytes = kind == "zip"
+            ? [0x50, 0x4b, 0x03, 0x04, .. Encoding.ASCII.GetBytes(new string('x', 200))]
+            : SafetensorsOverlapping();
+        File.WriteAllBytes(Path.Combine(dir, "broken.ckpt"), bytes);
+        var runner = new StageRunner(repo.Layout, Catalog);
+        var e = Assert.Throws<UserError>(() => runner.Run("a", RecipeFor(repo, "a", "broken.ckpt"), "Download", false));
+        Assert.StartsWith("model.source in projects/a/project.yaml: broken.ckpt: ", e.Message);
+        Assert.Contains(kind == "zip" ? "not a valid one" : "overlaps", e.Message);
+    }
+
+    static byte[] SafetensorsOverlapping()
+    {
+        var header = Encoding.UTF8.GetBytes("{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[2,6]}}");
+        return [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[6]];
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_downloaded_model_damaged_in_the_store_is_fetched_again_not_used(bool pinned)
+    {
+        using var repo = new PipelineTempRepo();
+        using var server = new LoopbackHttpServer();
+        var bytes = Safetensors(20_000);
+        var sha = Hashing.Sha256(bytes);
+        server.Serve("m.safetensors", bytes);
+        repo.AddProject("a");
+        var runner = new StageRunner(repo.Layout, Catalog);
+        var recipe = RecipeFor(repo, "a", server.Url("m.safetensors"), pinned ? sha : null);
+        runner.Run("a", recipe, "Download", false);
+        var blob = runner.Store.BlobPath(sha);
+        var damaged = bytes.ToArray();
+        damaged[15_000] ^= 0x01;   // same size: only the content hash can tell
+        File.WriteAllBytes(blob, damaged);
+
+        var log = new List<string>();
+        Assert.True(runner.Run("a", recipe, "Download", false, log.Add).Ran);
+        Assert.Equal(2, server.Requests);
+        Assert.Equal(bytes, File.ReadAllBytes(blob));
+        Assert.Contains(log, l => l.Contains($"blob objects/{sha[..2]}/{sha} does not match its recorded SHA-256", StringComparison.Ordinal));
     }
 }

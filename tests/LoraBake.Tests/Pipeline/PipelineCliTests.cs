@@ -25,6 +25,9 @@ public class PipelineCliTests
     private static void LocalModelProject(PipelineTempRepo repo, string name)
     {
         var dir = repo.AddProject(name, "model:\n  source: base.safetensors\ntraining:\n  how_many: 2\n");
+        // plan refuses a dataset with nothing to train on: one small image.
+        using (var img = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(64, 64))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(img, Path.Combine(dir, "dataset", "a.png"));
         var header = "{\"__metadata__\":{}}"u8.ToArray();
         File.WriteAllBytes(Path.Combine(dir, "base.safetensors"), [.. BitConverter.GetBytes((ulong)header.Length), .. header]);
     }
@@ -78,10 +81,104 @@ public class PipelineCliTests
         LocalModelProject(repo, "p");
         using (BuildLock.Acquire(new ArtifactStore(repo.Layout.StoreDir), "p"))
         {
-            var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download");
+            var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download", "--no-wait");
             Assert.Equal(1, exit);
             Assert.Contains($"another build of project p is running (pid {Environment.ProcessId})", err);
         }
         Assert.Equal(0, Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download").Exit);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Plan_never_crashes_on_a_dataset_and_refuses_one_with_nothing_to_train_on()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        var dataset = Path.Combine(repo.Layout.ProjectDir("p"), "dataset");
+        File.CreateSymbolicLink(Path.Combine(dataset, "gone.png"), "nowhere.png");
+        File.CreateSymbolicLink(Path.Combine(dataset, "zero.png"), "/dev/zero");
+        using (var mk = Process.Start("mkfifo", [Path.Combine(dataset, "pipe.png")])) mk.WaitForExit();
+        var (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.True(exit == 0, err);
+
+        File.Delete(Path.Combine(dataset, "a.png"));
+        (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("has no usable image", err);
+        Assert.Contains("gone.png: broken symbolic link", err);
+
+        foreach (var f in Directory.GetFiles(dataset)) File.Delete(f);
+        (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("is empty", err);
+
+        Directory.Delete(dataset);
+        (exit, _, err) = Lorabake(repo.Root, "plan", "--project", "p");
+        Assert.Equal(1, exit);
+        Assert.Contains("does not exist", err);
+        Assert.DoesNotContain("   at ", err);   // no stack trace
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_second_build_waits_for_the_first_with_a_message()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        var held = BuildLock.Acquire(new ArtifactStore(repo.Layout.StoreDir), "p");
+        var second = Task.Run(() => Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download"));
+        Thread.Sleep(4000);   // the CLI starts, loads the recipe and finds the lock taken
+        Assert.False(second.IsCompleted);
+        held.Dispose();
+        Assert.True(second.Wait(TimeSpan.FromSeconds(60)));
+        var (exit, output, err) = second.Result;
+        Assert.True(exit == 0, err);
+        Assert.Contains($"waiting for another build of project p (pid {Environment.ProcessId}) to finish", output);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_project_given_as_a_path_is_refused_by_name()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "demo");
+        var (exit, _, err) = Lorabake(repo.Root, "run-stage", "--project", "../projects/demo", "--stage", "Download");
+        Assert.Equal(1, exit);
+        Assert.Contains("project name \"../projects/demo\" is a path; give the project's folder name under projects/ (e.g. \"demo\")", err);
+        Assert.DoesNotContain("another build", err);
+        Assert.False(Directory.Exists(repo.Layout.StoreDir));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Store_verify_exits_1_on_damage_and_store_gc_dry_run_lists_sizes()
+    {
+        using var repo = new PipelineTempRepo();
+        LocalModelProject(repo, "p");
+        Assert.Equal(0, Lorabake(repo.Root, "download", "--project", "p").Exit);
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        var (exit, output, err) = Lorabake(repo.Root, "store", "verify");
+        Assert.True(exit == 0, err);
+        Assert.Contains("1 blobs and 1 entries checked, 0 damaged", output);
+
+        var blob = Directory.EnumerateFiles(store.ObjectsDir, "*", SearchOption.AllDirectories).Single();
+        var bytes = File.ReadAllBytes(blob);
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(blob, bytes);
+        (exit, output, _) = Lorabake(repo.Root, "store", "verify");
+        Assert.Equal(1, exit);
+        Assert.Contains($"DAMAGED {Path.GetRelativePath(store.Root, blob)}: content does not hash to its name", output);
+
+        var loose = Path.Combine(repo.Root, "loose.bin");
+        File.WriteAllBytes(loose, new byte[2048]);
+        var sha = store.PutFile(loose);
+        (exit, output, err) = Lorabake(repo.Root, "store", "gc", "--dry-run");
+        Assert.True(exit == 0, err);
+        Assert.Contains($"would remove objects/{sha[..2]}/{sha} (2.0 KiB)", output);
+        Assert.Contains("store gc: would remove 1 entries and blobs", output);
+        Assert.True(store.HasBlob(sha));
+        Assert.Equal(0, Lorabake(repo.Root, "store", "gc").Exit);
+        Assert.False(store.HasBlob(sha));
     }
 }

@@ -81,7 +81,7 @@ public class PlannerTests
         var entry = runner.Store.EntryPath("process", outcome.Fingerprint);
         File.WriteAllText(Path.Combine(entry, "publish", "processed.txt"), "garbage that is longer");
         var planner = new Planner(repo.Layout, runner.Store, catalog);
-        Assert.Equal("cached output missing or corrupt", planner.Build("p", TestCatalog.Recipe()).Stages[1].Reason);
+        Assert.Equal("cached output damaged: publish/processed.txt has 22 bytes, 16 recorded; rebuilding it", planner.Build("p", TestCatalog.Recipe()).Stages[1].Reason);
         runner.Run("p", TestCatalog.Recipe(), "Process", false);
         Assert.Equal(2, process.Runs);
         Assert.Equal(StageStatus.Fresh, planner.Build("p", TestCatalog.Recipe()).Stages[1].Status);

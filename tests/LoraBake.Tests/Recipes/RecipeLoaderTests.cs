@@ -288,10 +288,15 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void EmptyProjectFile_GivesTheDefaults()
+    public void An_empty_recipe_is_an_error_not_all_defaults()
     {
-        var r = LoadProject("");
-        Assert.Empty(r.Errors);
-        Assert.Equal(RecipeCanonical.Json(new Recipe { Name = "demo2" }), RecipeCanonical.Json(r.Recipe));
+        foreach (var text in new[] { "", "# only a comment\n" })
+        {
+            var path = Path.Combine(repo.Layout.RecipesDir, "empty.yaml");
+            File.WriteAllText(path, text);
+            var r = RecipeLoader.LoadFile(path, repo.Layout.RecipesDir);
+            Assert.Null(r.Recipe);
+            Assert.Contains(r.Errors, e => e.Message.Contains("the recipe is empty", StringComparison.Ordinal) && e.File == "recipes/empty.yaml");
+        }
     }
 }

@@ -21,6 +21,32 @@ public static class CkptReader
     /// <summary>All tensors of the checkpoint's state dict, optionally converted to <paramref name="dtype"/>.</summary>
     public static Dictionary<string, Tensor> Load(string path, ScalarType? dtype = null)
     {
+        try { return LoadCore(path, dtype, readData: true); }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException) { throw Malformed(path, e); }
+    }
+
+    /// <summary>
+    /// The state dict's key names, without reading tensor data (storages are allocated but never touched, so the
+    /// OS commits no memory for them): enough to tell the model family of a multi-gigabyte checkpoint quickly.
+    /// </summary>
+    public static IReadOnlyList<string> Keys(string path)
+    {
+        try
+        {
+            var sd = LoadCore(path, null, readData: false);
+            var keys = sd.Keys.ToList();
+            foreach (var t in sd.Values) t.Dispose();
+            return keys;
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException) { throw Malformed(path, e); }
+    }
+
+    static UserError Malformed(string path, Exception e) =>
+        new($"{path}: starts like a zip-format PyTorch checkpoint but is not a valid one ({e.Message}). " +
+            "The file is damaged or incomplete; fetch it again, or use a .safetensors version of the model.");
+
+    static Dictionary<string, Tensor> LoadCore(string path, ScalarType? dtype, bool readData)
+    {
         if (!File.Exists(path)) throw new UserError($"{path}: file not found.");
         if (!LooksLikeZip(path))
             throw new UserError($"{path}: not a zip-format PyTorch checkpoint (saved by torch older than 1.6, or not a checkpoint at all). " +
@@ -40,6 +66,7 @@ public static class CkptReader
                 t.Dispose();
                 throw new UserError($"{path}: storage {prefix}data/{key} has {entry.Length} bytes, fewer than its {numel} {type} elements need. The file is corrupt.");
             }
+            if (!readData) return t;
             using var s = entry.Open();
             TensorBytes.ReadInto(s, t);
             return t;

@@ -101,7 +101,21 @@ public sealed class SafetensorsFile
         {
             throw Corrupt(path, $"its JSON header is malformed ({ex.Message})");
         }
-        entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+        entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+        // As the reference reader does: the tensors tile the data section, each starting where the previous ends.
+        // Overlapping ranges would alias two tensors to the same bytes; gaps hide data no tensor owns.
+        long expected = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (e.Begin < expected)
+                throw Corrupt(path, $"tensor '{e.Name}' (data_offsets [{e.Begin}, {e.End}]) overlaps tensor '{entries[i - 1].Name}' (ending at {expected})");
+            if (e.Begin > expected)
+                throw Corrupt(path, $"tensor '{e.Name}' starts at {e.Begin}, leaving bytes {expected}–{e.Begin} that no tensor owns");
+            expected = e.End;
+        }
+        if (expected != dataLength)
+            throw Corrupt(path, $"the tensors cover {expected} bytes of the {dataLength}-byte data section");
         return new SafetensorsFile(path, metadata, entries, 8 + headerLength);
     }
 

@@ -146,6 +146,7 @@ public sealed class DownloadStage : IStage
                 throw new UserError($"{what}: {s.Location} is not a model file: it is {looks}. " +
                     "Use a link that downloads the .safetensors or .ckpt file itself (on Hugging Face, the \"download\" link; /blob/ links are turned into /resolve/ automatically).");
             }
+            if (role == "model") ModelFamilyCheck.RequireSd1(c.Store.BlobPath(sha), type, what, written);
             output.ReferenceBlob(sha);
         }
         if (s.Sha256 == null && s.Kind != ModelSourceKind.Builtin)

@@ -34,7 +34,7 @@ public sealed class HttpDownloader(ArtifactStore store, HttpClient? client = nul
     public Result Fetch(string url, string? expectedSha256, string displayName, string what, IDownloadProgress progress)
     {
         expectedSha256 = expectedSha256?.ToLowerInvariant();
-        if (expectedSha256 != null && store.HasBlob(expectedSha256))
+        if (expectedSha256 != null && store.HasIntactBlob(expectedSha256))
             return new Result(expectedSha256, new FileInfo(store.BlobPath(expectedSha256)).Length, false);
 
         Directory.CreateDirectory(store.PartialDir);

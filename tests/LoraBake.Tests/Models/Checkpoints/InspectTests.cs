@@ -95,4 +95,17 @@ public class InspectTests
         Assert.Equal(135, doc.RootElement.GetProperty("network").GetProperty("modules").GetInt32());
         Assert.Equal("lycoris.kohya", doc.RootElement.GetProperty("metadata").GetProperty("ss_network_module").GetString());
     }
+
+    [Fact]
+    public void A_file_that_starts_like_a_zip_but_is_not_one_is_a_user_error_naming_it()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"lorabake-fakezip-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            File.WriteAllBytes(path, [0x50, 0x4b, 0x03, 0x04, .. new byte[300]]);
+            var e = Assert.Throws<LoraBake.Runtime.UserError>(() => WeightsInspector.Inspect(path));
+            Assert.StartsWith(path + ": starts like a zip-format PyTorch checkpoint but is not a valid one", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
 }

@@ -151,4 +151,23 @@ public class SafetensorsFileTests
         File.WriteAllBytes(trunc, bytes[..^8]);
         Assert.Throws<UserError>(() => SafetensorsFile.Open(trunc));
     }
+
+    [Theory]
+    [InlineData("[0,4]", "[2,6]", 6, "overlaps tensor 'a'")]
+    [InlineData("[0,4]", "[0,4]", 4, "overlaps tensor 'a'")]
+    [InlineData("[0,4]", "[6,10]", 10, "leaving bytes 4–6 that no tensor owns")]
+    [InlineData("[0,4]", "[4,8]", 12, "the tensors cover 8 bytes of the 12-byte data section")]
+    public void Overlapping_or_gapped_data_offsets_are_refused(string a, string b, int dataBytes, string expected)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"lorabake-offsets-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var header = Encoding.UTF8.GetBytes($"{{\"a\":{{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":{a}}},\"b\":{{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":{b}}}}}");
+            File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[dataBytes]]);
+            var e = Assert.Throws<UserError>(() => SafetensorsFile.Open(path));
+            Assert.StartsWith(path + ": not a valid safetensors file: ", e.Message);
+            Assert.Contains(expected, e.Message);
+        }
+        finally { File.Delete(path); }
+    }
 }
