@@ -34,6 +34,9 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .AddCanonical("training", EpochSettings(t))
             .AddCanonical("network", context.Recipe.Network)
             .Add("torch", TorchSharp.torch.__version__);
+        // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
+        if (t.ContinueFromLora is { } lora)
+            fb.Add("input:continue_from_lora", ContinueFromLora.Resolve(lora, context.ProjectDir, out _) is { } path ? Pipeline.Hashing.Sha256File(path) : "missing");
         // The LR of each step needs the real steps per epoch, known once the dataset is processed. Before
         // that the Process stage is stale, and so is this epoch, whatever this component says.
         var process = context.Upstream.GetValueOrDefault(StageCatalog.Process);
@@ -72,7 +75,10 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         var latents = new LatentCache(context.Store, model.Sha256 + "+" + (vae?.Sha256 ?? "builtin-vae"), () => sd.Vae);
         var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
 
-        var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents), output.Directory);
+        string? startFrom = null;
+        if (Epoch == 1 && recipe.Training.ContinueFromLora is { } lora)
+            startFrom = ContinueFromLora.Resolve(lora, context.ProjectDir, out var error) ?? throw new Runtime.UserError($"training.continue_from_lora: {error}");
+        var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents, startFrom), output.Directory);
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {result.Steps} steps in {result.Elapsed.TotalSeconds:0.0}s, mean loss {result.MeanLoss:0.0000} (latents: {latents.Encoded} encoded, {latents.Hits} cached)"));
     }

@@ -35,11 +35,16 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             .Build();
     }
 
-    /// <summary>Epoch numbers whose file is written: every save_every_n_epochs (0 = only the last) and the last; then the last keep_only_last_n_epochs (0 = all).</summary>
+    /// <summary>
+    /// Epoch numbers whose file is written, as kohya: an intermediate save every save_every_n_epochs (0 = none),
+    /// of which save_last_n_epochs = keep_only_last_n_epochs survive (0 = all; kohya deletes epoch
+    /// e − every·N after saving e), plus the final epoch, which is always kept.
+    /// </summary>
     public static IReadOnlyList<int> KeptEpochs(int total, int saveEvery, int keepLast)
     {
-        var saved = Enumerable.Range(1, total).Where(e => e == total || (saveEvery > 0 && e % saveEvery == 0)).ToList();
-        return keepLast > 0 && saved.Count > keepLast ? saved.GetRange(saved.Count - keepLast, keepLast) : saved;
+        var intermediate = Enumerable.Range(1, Math.Max(0, total - 1)).Where(e => saveEvery > 0 && e % saveEvery == 0).ToList();
+        if (keepLast > 0 && intermediate.Count > keepLast) intermediate = intermediate.GetRange(intermediate.Count - keepLast, keepLast);
+        return total > 0 ? [.. intermediate, total] : intermediate;
     }
 
     public static string FileName(string project, int epoch, int total) =>
@@ -111,22 +116,26 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             ConvDim = type == NetworkType.LoRA ? null : n.ConvDim, ConvAlpha = type == NetworkType.LoRA ? null : n.ConvAlpha,
             LearningRate = t.UnetLr, UnetLr = t.UnetLr, TextEncoderLr = t.TextEncoderLr,
             LrScheduler = t.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
-            Optimizer = OptimizerDescription(t.Optimizer) + optimizerArgs,
+            Optimizer = OptimizerFactory.KohyaClassName(t.Optimizer) + optimizerArgs,
             NumEpochs = schedule.Epochs, MaxTrainSteps = schedule.TotalSteps, NumBatchesPerEpoch = schedule.StepsPerEpoch,
             Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF),
             ClipSkip = t.ClipSkip, MaxTokenLength = t.MaxTokenLength == 75 ? null : t.MaxTokenLength,
-            MixedPrecision = t.MixedPrecision, NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
+            MixedPrecision = KohyaMixedPrecision(t.MixedPrecision), NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
             MaxGradNorm = t.MaxGradNorm, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
             ImplementationVersion = "lorabake/" + FingerprintBuilder.LoraBakeVersion,
             SdModelName = model.FileName, NewSdModelHash = model.Sha256, VaeName = vae?.FileName, NewVaeHash = vae?.Sha256,
         };
     }
 
-    static string OptimizerDescription(string optimizer) => optimizer switch
+    /// <summary>
+    /// ss_mixed_precision in kohya's words (accelerate's no / fp16 / bf16): the dtype the frozen model computes
+    /// in. auto holds it in fp32 on CPU (TrainEpochStage.FrozenDtype), which kohya calls "no".
+    /// </summary>
+    public static string KohyaMixedPrecision(string mixedPrecision) => TrainEpochStage.FrozenDtype(mixedPrecision) switch
     {
-        "Lion" => "lion_pytorch.lion_pytorch.Lion",
-        "Prodigy" => "prodigyopt.prodigy.Prodigy",
-        _ => "torch.optim.adamw.AdamW",
+        ScalarType.Float16 => "fp16",
+        ScalarType.BFloat16 => "bf16",
+        _ => "no",
     };
 }
 

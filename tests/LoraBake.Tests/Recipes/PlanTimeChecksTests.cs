@@ -1,0 +1,97 @@
+using LoraBake.Recipes;
+
+namespace LoraBake.Tests.Recipes;
+
+/// <summary>
+/// Every rule that training would enforce is reported when the recipe loads (plan, every stage), with
+/// file:line:col: optimizer arguments and the adaptive optimizers' LR rule, continue_from_lora's file,
+/// LoRA tags in evaluation prompts.
+/// </summary>
+public sealed class PlanTimeChecksTests : IDisposable
+{
+    readonly RecipeTestRepo repo = new();
+    public void Dispose() => repo.Dispose();
+
+    RecipeLoadResult Load(string yaml, string name = "p")
+    {
+        repo.WriteProject(name, yaml);
+        return RecipeLoader.Load(repo.Layout, name);
+    }
+
+    [Fact]
+    public void Prodigy_with_the_presets_two_learning_rates_is_refused_at_the_recipe()
+    {
+        // base.yaml's unet_lr 5e-4 and text_encoder_lr 1e-4: Prodigy raises on two LRs; before, only inside Train-Epoch-01.
+        var r = Load("extends: base\ntraining:\n  optimizer: Prodigy\n");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("training.text_encoder_lr", e.KeyPath);
+        Assert.Contains("Prodigy adapts one step size for all parameters", e.Message);
+        Assert.Matches(@"^recipes/base\.yaml:\d+:\d+: training\.text_encoder_lr: ", e.Formatted);
+    }
+
+    [Fact]
+    public void Prodigy_with_equal_rates_or_the_unet_only_loads()
+    {
+        Assert.True(Load("training:\n  optimizer: Prodigy\n  unet_lr: 1.0\n  text_encoder_lr: 1.0\n").Success);
+        Assert.True(Load("training:\n  optimizer: Prodigy\n  unet_lr: 1.0\n  text_encoder_lr: 0\n").Success);
+    }
+
+    [Fact]
+    public void An_unknown_or_wrongly_typed_optimizer_argument_is_reported_at_its_line()
+    {
+        var r = Load("training:\n  optimizer: Prodigy\n  unet_lr: 1.0\n  text_encoder_lr: 1.0\n  optimizer_args: [d_coeff=2]\n");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("projects/p/project.yaml:5:19: training.optimizer_args: Prodigy does not take 'd_coeff'. Check the spelling or remove it.", e.Formatted);
+
+        r = Load("training:\n  optimizer: AdamW\n  optimizer_args: [\"betas=0.9\"]\n");
+        Assert.Contains("'betas' must be a pair of numbers", Assert.Single(r.Errors).Message);
+
+        r = Load("training:\n  optimizer: DAdaptAdam\n  unet_lr: 1.0\n  text_encoder_lr: 1.0\n  optimizer_args: [d0=0]\n");
+        Assert.Contains("d0 must be > 0", Assert.Single(r.Errors).Message);
+    }
+
+    [Fact]
+    public void Each_colab_optimizer_loads_with_its_arguments()
+    {
+        foreach (var (name, args) in new[]
+                 {
+                     ("AdamW8bit", "[weight_decay=0.1, \"betas=[0.9,0.99]\"]"), ("DAdaptAdam", "[decouple=True, weight_decay=0.01]"),
+                     ("DAdaptLion", "[weight_decay=0.01]"), ("AdaFactor", "[scale_parameter=False, relative_step=False, warmup_init=False]"),
+                     ("SGDNesterov", "[momentum=0.8]"), ("DAdaptation", "[]"),
+                 })
+        {
+            var lrs = OptimizerNeedsOneLr(name) ? "  unet_lr: 1.0\n  text_encoder_lr: 1.0\n" : "";
+            var r = Load($"training:\n  optimizer: {name}\n{lrs}  optimizer_args: {args}\n");
+            Assert.True(r.Success, name + ": " + r.FormatErrors());
+        }
+    }
+
+    static bool OptimizerNeedsOneLr(string name) => name.StartsWith("DAdapt", StringComparison.Ordinal);
+
+    [Fact]
+    public void AdaFactor_with_relative_step_warns_that_the_learning_rates_are_ignored()
+    {
+        var r = Load("training:\n  optimizer: AdaFactor\n");
+        Assert.True(r.Success, r.FormatErrors());
+        Assert.Contains(r.Warnings, w => w.KeyPath == "training.optimizer" && w.Message.Contains("unet_lr, text_encoder_lr and lr_scheduler are ignored"));
+    }
+
+    [Fact]
+    public void Continue_from_lora_as_a_url_is_refused_with_what_to_do()
+    {
+        var r = Load("training:\n  continue_from_lora: https://example.com/x.safetensors\n");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("training.continue_from_lora", e.KeyPath);
+        Assert.Contains("is a URL; continue_from_lora takes a local file", e.Message);
+        Assert.StartsWith("projects/p/project.yaml:2:23: ", e.Formatted);
+    }
+
+    [Fact]
+    public void Continue_from_lora_is_found_relative_to_the_project_folder()
+    {
+        repo.WriteProject("p", "training:\n  continue_from_lora: start.safetensors\n");
+        Assert.False(RecipeLoader.Load(repo.Layout, "p").Success);
+        File.WriteAllBytes(Path.Combine(repo.Layout.ProjectDir("p"), "start.safetensors"), [1]);
+        Assert.True(RecipeLoader.Load(repo.Layout, "p").Success);
+    }
+}
