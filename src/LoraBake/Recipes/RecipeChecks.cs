@@ -34,6 +34,14 @@ internal sealed class RecipeChecks(Recipe recipe, string projectDir, IReadOnlyDi
         if (t.PreferredUnit == PreferredUnit.Steps && t.HowMany > RecipeLoader.ColabStepLimit)
             Warn("training.how_many", $"{t.HowMany} steps is more than the colab allows ({RecipeLoader.ColabStepLimit:N0}); LoRAs rarely need that many");
 
+        var ev = recipe.Evaluation;
+        foreach (var (key, text) in ev.Prompts.Select(p => ("evaluation.prompts", p)).Append(("evaluation.negative_prompt", ev.NegativePrompt))
+                     .Append(("evaluation.x_axis", ev.XAxis ?? "")).Append(("evaluation.y_axis", ev.YAxis ?? "")).Append(("evaluation.z_axis", ev.ZAxis ?? "")))
+        {
+            try { Evaluation.PromptLoras.In(text, projectDir); }
+            catch (Runtime.UserError e) { Error(key, e.Message.StartsWith("prompt: ", StringComparison.Ordinal) ? e.Message["prompt: ".Length..] : e.Message); }
+        }
+
         var d = recipe.Dataset;
         if (d.EffectiveMinBucketReso > d.EffectiveMaxBucketReso)
             Error(d.MinBucketReso != null ? "dataset.min_bucket_reso" : "dataset.max_bucket_reso",
