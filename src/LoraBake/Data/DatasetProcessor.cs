@@ -164,11 +164,13 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
         return new DatasetResult(report, index, new ProcessCounters(processed, hits, hashes.FilesHashed - hashedBefore));
     }
 
-    /// <summary>Per bucket ceil(Σ repeats ÷ batch) — each image enters its bucket `repeats` times (§2.9).</summary>
+    /// <summary>Per bucket ceil(Σ repeats ÷ batch) — each image enters its bucket `repeats` times, reg images as balanced (§2.9).</summary>
     public static StepsPerEpoch Steps(IReadOnlyList<ProcessedIndexImage> images, int batchSize)
     {
         if (batchSize < 1) throw new UserError($"training.train_batch_size must be at least 1 (got {batchSize}).");
-        var perBucket = images.GroupBy(x => (x.Bucket[0], x.Bucket[1])).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
+        var repeats = RegularizationBalance.Repeats(images);
+        var perBucket = images.Select((x, i) => (x, Repeats: repeats[i])).Where(x => x.Repeats > 0)
+            .GroupBy(x => (x.x.Bucket[0], x.x.Bucket[1])).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
             .ToDictionary(g => $"{g.Key.Item1}x{g.Key.Item2}", g =>
             {
                 var samples = g.Sum(x => x.Repeats);

@@ -121,7 +121,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF),
             ClipSkip = t.ClipSkip, MaxTokenLength = t.MaxTokenLength == 75 ? null : t.MaxTokenLength,
             MixedPrecision = KohyaMixedPrecision(t.MixedPrecision), NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
-            MaxGradNorm = t.MaxGradNorm, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
+            MaxGradNorm = t.MaxGradNorm, PriorLossWeight = t.PriorLossWeight, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
             ImplementationVersion = "lorabake/" + FingerprintBuilder.LoraBakeVersion,
             SdModelName = model.FileName, NewSdModelHash = model.Sha256, VaeName = vae?.FileName, NewVaeHash = vae?.Sha256,
         };
