@@ -113,6 +113,8 @@ public sealed record TrainingSettings
     public string MixedPrecision { get; init; } = "auto";
     /// <summary>AdamW8bit (colab default), AdamW, Lion, Prodigy, DAdaptAdam, DAdaptLion, AdaFactor, SGDNesterov.</summary>
     public string Optimizer { get; init; } = "AdamW8bit";
+    /// <summary>The colab's switch: with Prodigy/DAdapt*, use its learning rates, scheduler, alpha and arguments (<see cref="AdaptiveOptimizerOverride"/>).</summary>
+    public bool OverrideValuesForDadaptAndProdigy { get; init; } = true;
     /// <summary>Optimizer arguments as kohya's `key=value` strings (weight_decay=0.1, betas=[0.9,0.99]).</summary>
     public IReadOnlyList<string> OptimizerArgs { get; init; } = [];
     public double MaxGradNorm { get; init; } = 1.0;

@@ -21,8 +21,9 @@ public sealed class PlanTimeChecksTests : IDisposable
     [Fact]
     public void Prodigy_with_the_presets_two_learning_rates_is_refused_at_the_recipe()
     {
-        // base.yaml's unet_lr 5e-4 and text_encoder_lr 1e-4: Prodigy raises on two LRs; before, only inside Train-Epoch-01.
-        var r = Load("extends: base\ntraining:\n  optimizer: Prodigy\n");
+        // base.yaml's unet_lr 5e-4 and text_encoder_lr 1e-4 without the colab's override: Prodigy raises on two LRs;
+        // before, only inside Train-Epoch-01, after Download and Process had run.
+        var r = Load("extends: base\ntraining:\n  optimizer: Prodigy\n  override_values_for_dadapt_and_prodigy: false\n");
         var e = Assert.Single(r.Errors);
         Assert.Equal("training.text_encoder_lr", e.KeyPath);
         Assert.Contains("Prodigy adapts one step size for all parameters", e.Message);
@@ -32,8 +33,32 @@ public sealed class PlanTimeChecksTests : IDisposable
     [Fact]
     public void Prodigy_with_equal_rates_or_the_unet_only_loads()
     {
-        Assert.True(Load("training:\n  optimizer: Prodigy\n  unet_lr: 1.0\n  text_encoder_lr: 1.0\n").Success);
-        Assert.True(Load("training:\n  optimizer: Prodigy\n  unet_lr: 1.0\n  text_encoder_lr: 0\n").Success);
+        Assert.True(Load("training:\n  optimizer: Prodigy\n  override_values_for_dadapt_and_prodigy: false\n  unet_lr: 1.0\n  text_encoder_lr: 1.0\n").Success);
+        Assert.True(Load("training:\n  optimizer: Prodigy\n  override_values_for_dadapt_and_prodigy: false\n  unet_lr: 1.0\n  text_encoder_lr: 0\n").Success);
+    }
+
+    [Fact]
+    public void The_colabs_override_sets_its_values_for_Prodigy_and_says_so()
+    {
+        var r = Load("extends: base\ntraining:\n  optimizer: Prodigy\nnetwork:\n  network_dim: 32\n  network_alpha: 16\n");
+        Assert.True(r.Success, r.FormatErrors());
+        var t = r.Recipe!.Training;
+        Assert.Equal((0.5, 0.5, "constant_with_warmup", 0.05), (t.UnetLr, t.TextEncoderLr, t.LrScheduler, t.LrWarmupRatio));
+        Assert.Equal(32, r.Recipe.Network.NetworkAlpha);
+        Assert.Equal(["decouple=True", "weight_decay=0.01", "betas=[0.9,0.999]", "d_coef=2", "use_bias_correction=True", "safeguard_warmup=True"], t.OptimizerArgs);
+        var w = Assert.Single(r.Warnings, w => w.KeyPath == "training.override_values_for_dadapt_and_prodigy");
+        Assert.Contains("unet_lr 0.5 (was 0.0005)", w.Message);
+        Assert.StartsWith("projects/p/project.yaml:3:14: ", w.Formatted);
+        Assert.Equal("Prodigy with the colab's override (override_values_for_dadapt_and_prodigy): unet_lr 0.5, text_encoder_lr 0.5, lr_scheduler constant_with_warmup, " +
+                     "lr_warmup_ratio 0.05, network_alpha 32, optimizer_args [decouple=True, weight_decay=0.01, betas=[0.9,0.999], d_coef=2, use_bias_correction=True, safeguard_warmup=True]",
+            AdaptiveOptimizerOverride.Describe(r.Recipe));
+        // Own optimizer_args are kept; other optimizers are untouched.
+        r = Load("training:\n  optimizer: DAdaptAdam\n  optimizer_args: [decouple=True]\n");
+        Assert.Equal(["decouple=True"], r.Recipe!.Training.OptimizerArgs);
+        Assert.Equal(0.5, r.Recipe.Training.UnetLr);
+        r = Load("training:\n  optimizer: AdamW\n");
+        Assert.Equal(5e-4, r.Recipe!.Training.UnetLr);
+        Assert.Null(AdaptiveOptimizerOverride.Describe(r.Recipe));
     }
 
     [Fact]
