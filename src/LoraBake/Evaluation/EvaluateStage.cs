@@ -46,6 +46,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             .AddCanonical("evaluation", e)
             .Add("clip_skip", context.Recipe.Training.ClipSkip.ToString(CultureInfo.InvariantCulture))
             .Add("torch", TorchSharp.torch.__version__);
+        if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // <lora:NAME:W> files in the prompts or axes, by content (a missing one is the recipe check's error).
         var texts = string.Join("\n", e.Prompts.Append(e.NegativePrompt).Append(e.XAxis ?? "").Append(e.YAxis ?? "").Append(e.ZAxis ?? ""));
         try

@@ -42,6 +42,18 @@ internal sealed class RecipeChecks(Recipe recipe, string projectDir, IReadOnlyDi
             catch (Runtime.UserError e) { Error(key, e.Message.StartsWith("prompt: ", StringComparison.Ordinal) ? e.Message["prompt: ".Length..] : e.Message); }
         }
 
+        // The grid and its axes, built now as Evaluate will build them (the epochs of a how_many-epoch run).
+        if (t.PreferredUnit == PreferredUnit.Epochs)
+        {
+            try { Evaluation.EvaluationGrid.Build(ev, Enumerable.Range(1, t.HowMany).ToList(), "trigger"); }
+            catch (Runtime.UserError e)
+            {
+                var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
+                var key = colon > 0 && e.Message.StartsWith("evaluation.", StringComparison.Ordinal) ? e.Message[..colon] : "evaluation";
+                Error(key, colon > 0 && key != "evaluation" ? e.Message[(colon + 2)..] : e.Message);
+            }
+        }
+
         var d = recipe.Dataset;
         if (d.EffectiveMinBucketReso > d.EffectiveMaxBucketReso)
             Error(d.MinBucketReso != null ? "dataset.min_bucket_reso" : "dataset.max_bucket_reso",

@@ -132,7 +132,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
     public const string LossHeader = "step,epoch,loss,lr_unet,lr_te,timestep\n";
 
     // weighted_captions: webui-style (tag:1.2) weights scale the tokens' hidden states, as kohya's encode_tokens_with_weights.
-    static Tensor Encode(PromptEncoder encoder, IReadOnlyList<string> captions, TrainingSettings t) => t.WeightedCaptions
+    internal static Tensor Encode(PromptEncoder encoder, IReadOnlyList<string> captions, TrainingSettings t) => t.WeightedCaptions
         ? encoder.EncodeWeighted(captions, t.MaxTokenLength, t.ClipSkip)
         : encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
 
@@ -141,7 +141,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
     static bool Flip(TrainingSample s, int epoch, long seed, ProcessedIndex index) =>
         index.Images[s.ImageIndex].FlipAug && new DeterministicRng(seed, epoch, s.SampleId, 0x666C6970 /* "flip" */).NextDouble() < 0.5;
 
-    static string Caption(ProcessedIndex index, TrainingSample s, int epoch, long seed)
+    internal static string Caption(ProcessedIndex index, TrainingSample s, int epoch, long seed)
     {
         var img = index.Images[s.ImageIndex];
         return CaptionBuilder.Build(img.Tags, epoch, s.SampleId,

@@ -34,6 +34,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .AddCanonical("training", EpochSettings(t))
             .AddCanonical("network", context.Recipe.Network)
             .Add("torch", TorchSharp.torch.__version__);
+        if (TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
         if (t.ContinueFromLora is { } lora)
             fb.Add("input:continue_from_lora", ContinueFromLora.Resolve(lora, context.ProjectDir, out _) is { } path ? Pipeline.Hashing.Sha256File(path) : "missing");
@@ -48,6 +49,18 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         }
         else fb.Add("lr", "pending: the dataset is not processed yet");
         return fb.Build();
+    }
+
+    /// <summary>
+    /// model.tokenizer's vocab.json and merges.txt by content (the folder is read by training and evaluation, not
+    /// by Download): another tokenizer changes every caption's ids. Null when the recipe sets none.
+    /// </summary>
+    public static string? TokenizerInput(Recipe recipe, string projectDir)
+    {
+        if (recipe.Model.Tokenizer is not { } folder) return null;
+        var dir = Path.GetFullPath(Path.Combine(projectDir, folder));
+        return string.Join(" ", new[] { "vocab.json", "merges.txt" }.Select(f => Path.Combine(dir, f))
+            .Select(f => File.Exists(f) ? Pipeline.Hashing.Sha256File(f) : "missing"));
     }
 
     /// <summary>The training settings an epoch's state depends on (not how many epochs follow, nor export settings).</summary>

@@ -90,16 +90,22 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
 
     KohyaTrainingInfo Info(StageContext context)
     {
-        var recipe = context.Recipe;
-        var t = recipe.Training;
-        var n = recipe.Network;
         var processDir = context.UpstreamDirectory(StageCatalog.Process);
         var index = ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName));
         var report = JsonSerializer.Deserialize<DatasetReport>(
             File.ReadAllText(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")), DatasetReport.Json)!;
-        var schedule = new EpochSchedule(index, t);
         var model = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download))!;
         var vae = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download), "vae");
+        var sessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF);
+        return Info(context.Recipe, index, report, model, vae, sessionId);
+    }
+
+    /// <summary>What kohya records about a run (the ss_* metadata), from the recipe, the processed dataset and the model.</summary>
+    public static KohyaTrainingInfo Info(Recipe recipe, ProcessedIndex index, DatasetReport report, DownloadedModel model, DownloadedModel? vae, int sessionId)
+    {
+        var t = recipe.Training;
+        var n = recipe.Network;
+        var schedule = new EpochSchedule(index, t);
         var type = n.LoraType;
         var optimizerArgs = t.OptimizerArgs.Count > 0 ? "(" + string.Join(",", t.OptimizerArgs) + ")" : "()";
         var subsets = report.Subsets.Select(s => new KohyaSubsetInfo(
@@ -118,7 +124,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             LrScheduler = t.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
             Optimizer = OptimizerFactory.KohyaClassName(t.Optimizer) + optimizerArgs,
             NumEpochs = schedule.Epochs, MaxTrainSteps = schedule.TotalSteps, NumBatchesPerEpoch = schedule.StepsPerEpoch,
-            Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF),
+            Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = sessionId,
             ClipSkip = t.ClipSkip, MaxTokenLength = t.MaxTokenLength == 75 ? null : t.MaxTokenLength,
             MixedPrecision = KohyaMixedPrecision(t.MixedPrecision), NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
             MaxGradNorm = t.MaxGradNorm, PriorLossWeight = t.PriorLossWeight, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,

@@ -119,4 +119,13 @@ public sealed class PlanTimeChecksTests : IDisposable
         File.WriteAllBytes(Path.Combine(repo.Layout.ProjectDir("p"), "start.safetensors"), [1]);
         Assert.True(RecipeLoader.Load(repo.Layout, "p").Success);
     }
+
+    [Fact]
+    public void An_evaluation_axis_evaluate_could_not_build_is_reported_at_its_line()
+    {
+        // Before, "CFG Scale" (not an axis here) failed only when Evaluate ran, after training.
+        var r = Load("evaluation:\n  x_axis: \"CFG Scale: 3, 9\"\n");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("projects/p/project.yaml:2:11: evaluation.x_axis: unknown axis type \"CFG Scale\". Use one of Epoch, Weight, Prompt, Seed, Prompt S/R.", e.Formatted);
+    }
 }
