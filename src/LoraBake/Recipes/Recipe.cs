@@ -154,4 +154,6 @@ public sealed record EvaluationSettings
     public string? XAxis { get; init; }
     public string? YAxis { get; init; }
     public string? ZAxis { get; init; }
+    /// <summary>Render each epoch's cells right after it trains (kohya sample_every_n_epochs), cached for Evaluate.</summary>
+    public bool Preview { get; init; } = false;
 }

@@ -94,6 +94,10 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents, startFrom), output.Directory);
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {result.Steps} steps in {result.Elapsed.TotalSeconds:0.0}s, mean loss {result.MeanLoss:0.0000} (latents: {latents.Encoded} encoded, {latents.Hits} cached)"));
+        // evaluation.preview: this epoch's grid cells now, with the file the export will write (a side effect in the
+        // cell store only; the epoch's own outputs are the same with or without it).
+        if (recipe.Evaluation.Preview)
+            Evaluation.EpochPreview.Render(context, index, output.Directory, Epoch, totalEpochs);
     }
 
     /// <summary>The dtype the frozen base weights are held in. auto = fp32 on CPU (see the training note's bf16 measurement).</summary>

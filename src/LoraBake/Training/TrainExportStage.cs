@@ -58,22 +58,31 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
         Directory.CreateDirectory(publish);
         var info = Info(context);
         var start = KohyaMetadata.Build(info);
-        var dtype = t.SavePrecision switch { "fp16" => ScalarType.Float16, "bf16" => ScalarType.BFloat16, _ => ScalarType.Float32 };
         var kept = KeptEpochs(epochs.Count, t.SaveEveryNEpochs, t.KeepOnlyLastNEpochs);
         foreach (var e in kept)
         {
-            var dir = context.UpstreamDirectory(epochs[e - 1].Name);
-            var state = TrainingState.Read(dir);
-            var weights = SafetensorsFile.Open(Path.Combine(dir, TrainingState.NetworkFile)).Load(dtype: dtype);
-            var meta = KohyaMetadata.ForSave(start, info, e, state.GlobalStep, savedAt: 0);
             var name = FileName(recipe.Name, e, epochs.Count);
-            KohyaMetadata.Save(Path.Combine(publish, name), weights, meta);
-            foreach (var w in weights.Values) w.Dispose();
-            context.Log($"{Name}: {name} (epoch {e}, {state.GlobalStep} steps, {t.SavePrecision})");
+            var steps = WriteEpochFile(info, start, context.UpstreamDirectory(epochs[e - 1].Name), e, t.SavePrecision, Path.Combine(publish, name));
+            context.Log($"{Name}: {name} (epoch {e}, {steps} steps, {t.SavePrecision})");
         }
         if (epochs.Count > 0)
             File.Copy(Path.Combine(context.UpstreamDirectory(epochs[^1].Name), TrainingState.LossFile), Path.Combine(publish, TrainingState.LossFile));
         RemoveStaleExports(context.Layout.OutputDir(context.Project), recipe.Name, kept.Select(e => FileName(recipe.Name, e, epochs.Count)).ToHashSet());
+    }
+
+    /// <summary>
+    /// Writes one epoch's file exactly as the export does (an epoch preview renders with the same bytes, so the
+    /// later Evaluate finds its cells): the epoch's fp32 network in save_precision with kohya's metadata. Returns
+    /// the epoch's global step count.
+    /// </summary>
+    public static int WriteEpochFile(KohyaTrainingInfo info, IReadOnlyDictionary<string, string> start, string epochDir, int epoch, string savePrecision, string path)
+    {
+        var dtype = savePrecision switch { "fp16" => ScalarType.Float16, "bf16" => ScalarType.BFloat16, _ => ScalarType.Float32 };
+        var state = TrainingState.Read(epochDir);
+        var weights = SafetensorsFile.Open(Path.Combine(epochDir, TrainingState.NetworkFile)).Load(dtype: dtype);
+        KohyaMetadata.Save(path, weights, KohyaMetadata.ForSave(start, info, epoch, state.GlobalStep, savedAt: 0));
+        foreach (var w in weights.Values) w.Dispose();
+        return state.GlobalStep;
     }
 
     // keep_only_last_n_epochs: older NAME-NN files from earlier builds of this project leave output/.
@@ -96,9 +105,26 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             File.ReadAllText(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")), DatasetReport.Json)!;
         var model = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download))!;
         var vae = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download), "vae");
-        var sessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF);
-        return Info(context.Recipe, index, report, model, vae, sessionId);
+        return Info(context.Recipe, index, report, model, vae, SessionId(context));
     }
+
+    /// <summary>
+    /// Info as an epoch stage can build it (for its preview): the same inputs the export reads, from the Download
+    /// and Process entries every epoch depends on.
+    /// </summary>
+    public static KohyaTrainingInfo InfoForEpoch(StageContext context, ProcessedIndex index)
+    {
+        var processDir = context.UpstreamDirectory(StageCatalog.Process);
+        var report = JsonSerializer.Deserialize<DatasetReport>(
+            File.ReadAllText(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")), DatasetReport.Json)!;
+        var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
+        return Info(context.Recipe, index, report, DownloadedModel.Load(downloadDir)!, DownloadedModel.Load(downloadDir, "vae"), SessionId(context));
+    }
+
+    // kohya's ss_session_id is random; ours comes from the processed dataset's fingerprint, known to every epoch and to
+    // the export alike, so a file written for an epoch's preview is byte-identical to the exported one.
+    static int SessionId(StageContext context) =>
+        (int)(Convert.ToUInt32(context.Upstream[StageCatalog.Process].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF);
 
     /// <summary>What kohya records about a run (the ss_* metadata), from the recipe, the processed dataset and the model.</summary>
     public static KohyaTrainingInfo Info(Recipe recipe, ProcessedIndex index, DatasetReport report, DownloadedModel model, DownloadedModel? vae, int sessionId)

@@ -106,6 +106,7 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         new("evaluation.weights", "evaluation.weights: [1.0]", "Evaluate", "grid"),
         new("evaluation.x_axis", "evaluation.x_axis: \"Prompt S/R: solo, duo\"", "Evaluate", "grid"),
         new("evaluation.y_axis", "evaluation.y_axis: \"Seed: 1, 5\"", "Evaluate", "grid"),
+        new("evaluation.preview", "evaluation.preview: true", "Evaluate", "preview"),
         new("evaluation.z_axis", "evaluation.z_axis: \"Weight: 0.5, 1\"", "Evaluate", "grid"),
     ];
 
@@ -229,6 +230,7 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         };
 
         var grid = EvaluationGrid.Build(recipe.Evaluation, [1, 2], DatasetTrigger.From(processed.Index));
+        o["preview"] = string.Join(",", EpochPreview.Epochs(recipe, schedule.Epochs, DatasetTrigger.From(processed.Index)));
         o["grid"] = string.Join("\n", grid.DistinctRenders().Select(r => CellKey.Canonical("m", r.IsBaseline ? null : "l", r)));
         return o;
     }

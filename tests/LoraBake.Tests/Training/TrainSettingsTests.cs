@@ -70,4 +70,40 @@ public class TrainSettingsTests
         next.Run(LoraBake.Training.TrainExportStage.StageName);
         Assert.Equal("no", SafetensorsFile.Open(next.Output("t-01.safetensors")).Metadata["ss_mixed_precision"]);
     }
+
+    static int Cells(TrainProject p)
+    {
+        var dir = Path.Combine(p.Layout.StoreDir, "entries", LoraBake.Evaluation.CellStore.Kind);
+        return Directory.Exists(dir) ? Directory.GetDirectories(dir).Length : 0;
+    }
+
+    [Fact, Trait("Category", "Slow")]
+    public void Preview_renders_each_epochs_cells_as_it_finishes_and_evaluate_reuses_them()
+    {
+        using var project = new TrainProject(epochs: 2, repeats: 1);
+        File.AppendAllText(project.Layout.RecipePath(TrainProject.Name), "\n" + """
+            evaluation:
+              prompts: ["[trigger], red hair"]
+              seeds: [7]
+              sampler: euler_a
+              steps: 2
+              width: 64
+              height: 64
+              weights: [1.0]
+              preview: true
+
+            """);
+        project.Run("Download");
+        project.Run("Process");
+        project.Run("Train-Epoch-01");
+        // Stopped here, the user has the baseline and epoch 1.
+        Assert.Equal(2, Cells(project));
+        project.Run("Train-Epoch-02");
+        Assert.Equal(3, Cells(project));
+        project.Run(LoraBake.Training.TrainExportStage.StageName);
+        Assert.True(project.Run("Evaluate").Ran);
+        // Evaluate found every cell: the previews used the exported files' exact bytes, so no key is new.
+        Assert.Equal(3, Cells(project));
+        Assert.True(File.Exists(project.Output("grids/grid.png")));
+    }
 }
