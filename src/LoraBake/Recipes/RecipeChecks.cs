@@ -55,6 +55,9 @@ internal sealed class RecipeChecks(Recipe recipe, string projectDir, IReadOnlyDi
         }
 
         var d = recipe.Dataset;
+        for (int i = 0; i < d.Subsets.Count; i++)
+            if (!Directory.Exists(Path.Combine(projectDir, d.Subsets[i].Path)))
+                Error($"dataset.subsets[{i}].path", $"folder {Path.GetFullPath(Path.Combine(projectDir, d.Subsets[i].Path))} does not exist; subset paths are relative to the project folder");
         if (d.EffectiveMinBucketReso > d.EffectiveMaxBucketReso)
             Error(d.MinBucketReso != null ? "dataset.min_bucket_reso" : "dataset.max_bucket_reso",
                 $"min_bucket_reso {d.EffectiveMinBucketReso} is above max_bucket_reso {d.EffectiveMaxBucketReso}");

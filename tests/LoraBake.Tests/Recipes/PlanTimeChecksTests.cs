@@ -128,4 +128,14 @@ public sealed class PlanTimeChecksTests : IDisposable
         var e = Assert.Single(r.Errors);
         Assert.Equal("projects/p/project.yaml:2:11: evaluation.x_axis: unknown axis type \"CFG Scale\". Use one of Epoch, Weight, Prompt, Seed, Prompt S/R.", e.Formatted);
     }
+
+    [Fact]
+    public void An_explicit_subset_folder_that_does_not_exist_is_reported_at_its_line()
+    {
+        var r = Load("dataset:\n  subsets:\n    - {path: dataset/extra, num_repeats: 2}\n");
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("dataset.subsets[0].path", e.KeyPath);
+        Assert.StartsWith("projects/p/project.yaml:3:14: ", e.Formatted);
+        Assert.Contains("does not exist; subset paths are relative to the project folder", e.Message);
+    }
 }

@@ -272,6 +272,7 @@ public sealed class RecipeLoaderTests : IDisposable
     [Fact]
     public void Subsets_AreBoundAndValidatedPerItem()
     {
+        foreach (var sub in new[] { "a", "reg" }) Directory.CreateDirectory(Path.Combine(repo.Layout.ProjectDir("demo2"), "dataset", sub));
         var r = LoadProject("""
             dataset:
               subsets:
