@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace LoraBake.Training;
 
 /// <summary>
-/// D-Adaptation Adam (facebookresearch/dadaptation <c>dadapt_adam.py</c>, Defazio &amp; Mishchenko): Adam whose
-/// step size d·lr is estimated from the weighted sum of ⟨g, g/(√v+ε)⟩ over the ℓ1 norm of an EMA of the
-/// gradients. Followed line by line (no FSDP): one d for all groups, every group's LR the same or 0 (the
+/// D-Adaptation Adam (facebookresearch/dadaptation 3.x <c>dadapt_adam.py</c>, Defazio &amp; Mishchenko): Adam whose
+/// step size d·lr is estimated from an EMA of ⟨g, s/(√v+ε)⟩ (s, v before the step) over the ℓ1 norm of s, an
+/// EMA of the gradients scaled by d·lr. Followed line by line (no FSDP): one d for all groups, every group's LR the same or 0 (the
 /// rule <see cref="ProdigyOptimizer.SharedLrError"/> checks at plan time).
 /// </summary>
 public sealed class DAdaptAdamOptimizer : NetworkOptimizer
@@ -59,22 +59,24 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
                 var expAvgSq = StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(p));
                 if (group.Lr > 0)
                 {
+                    // ⟨g, s/(√v+ε)⟩ with s and v as they were before this step (so the first step adds 0).
+                    var denom = expAvgSq.sqrt().add_(Eps);
+                    numeratorAcum += dlr * dot(grad.flatten(), s.div(denom).flatten()).item<float>();
                     expAvg.mul_(Beta1).add_(grad, dlr * (1 - Beta1));
                     expAvgSq.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-                    var denom = expAvgSq.sqrt().add_(Eps);
-                    numeratorAcum += dlr * dot(grad.flatten(), grad.div(denom).flatten()).item<float>();
                     s.mul_(sqrtBeta2).add_(grad, dlr * (1 - sqrtBeta2));
                     skL1 += s.abs().sum().item<float>();
                 }
             }
         }
-        NumeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAcum;
-        if (skL1 == 0) return;   // no gradient anywhere: dadaptation returns before d and k
+        if (skL1 == 0) return;   // no gradient anywhere: dadaptation returns before d, the numerator and k
+        double numeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAcum;
         if (lr > 0)
         {
-            double dHat = NumeratorWeighted / ((1 - sqrtBeta2) * skL1);
+            double dHat = numeratorWeighted / ((1 - sqrtBeta2) * skL1);
             d = Math.Max(d, Math.Min(dHat, d * GrowthRate));
         }
+        NumeratorWeighted = numeratorWeighted;
         D = d;
         for (int gi = 0; gi < Groups.Count; gi++)
         {

@@ -54,9 +54,10 @@ public sealed class DAdaptLionOptimizer : NetworkOptimizer
                 skL1 += s.abs().sum().item<float>();
             }
         }
-        NumeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAccum;
-        if (skL1 == 0) return;
-        if (lr > 0) d = Math.Max(d, NumeratorWeighted / ((1 - sqrtBeta2) * skL1));
+        if (skL1 == 0) return;   // dadaptation returns before storing the numerator, d and k
+        double numeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAccum;
+        if (lr > 0) d = Math.Max(d, numeratorWeighted / ((1 - sqrtBeta2) * skL1));
+        NumeratorWeighted = numeratorWeighted;
         D = d;
         K += 1;
     }

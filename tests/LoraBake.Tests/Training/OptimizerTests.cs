@@ -322,7 +322,7 @@ public class OptimizerTests
         });
     }
 
-    /// <summary>dadaptation's dadapt_adam.py in double, decoupled weight decay and bias correction on and off.</summary>
+    /// <summary>dadaptation 3.x's dadapt_adam.py in double (the numerator uses s and v from before the step), decoupled weight decay and bias correction on and off.</summary>
     [Theory]
     [InlineData(false, false, 0.0)]
     [InlineData(true, true, 0.1)]
@@ -343,9 +343,9 @@ public class OptimizerTests
                 for (int i = 0; i < x[j].Length; i++)
                 {
                     double gr = Grads2[k][j][i] + (!decouple ? wd * x[j][i] : 0);
+                    acc += dlr * gr * s[j][i] / (Math.Sqrt(v[j][i]) + eps);
                     m[j][i] = b1 * m[j][i] + dlr * (1 - b1) * gr;
                     v[j][i] = b2 * v[j][i] + (1 - b2) * gr * gr;
-                    acc += dlr * gr * gr / (Math.Sqrt(v[j][i]) + eps);
                     s[j][i] = sb2 * s[j][i] + dlr * (1 - sb2) * gr;
                     sk += Math.Abs(s[j][i]);
                 }
@@ -361,6 +361,7 @@ public class OptimizerTests
             AssertClose(x[0], actual[0], 1e-5);
             AssertClose(x[1], actual[1], 1e-5);
         });
+        Assert.True(d > d0, "d grew from d0 after the first step");
     }
 
     /// <summary>dadaptation's dadapt_lion.py in double.</summary>
@@ -525,6 +526,31 @@ public class OptimizerTests
         // State: n codes per moment (1 byte) + one fp32 absmax per block, against 2 × 4 bytes per value.
         Assert.Equal(2L * n + 2L * blocks * 4, opt.StateBytes);
         Assert.True(opt.StateBytes * 3.9 < 8L * n, $"8-bit state {opt.StateBytes} B vs 32-bit {8L * n} B");
+    }
+
+    /// <summary>A LoRA pair (up starts at zero, so down has no gradient on the first step) trained 8-bit all the way down.</summary>
+    [Fact]
+    public void AdamW8bit_trains_a_lora_pair_with_8_bit_state_everywhere()
+    {
+        using var g = new TorchSharp.torch.Generator(3);
+        using var down = new Parameter(randn(4, 64, generator: g) * 0.1, requires_grad: true);
+        using var up = new Parameter(zeros(32, 4), requires_grad: true);
+        var x = randn(16, 64, generator: g);
+        var y = randn(16, 32, generator: g);
+        using var opt = new AdamW8bitOptimizer(new[] { new NetworkParamGroup("unet", new[] { down, up }, 1e-2) }, min8bitSize: 0);
+        double first = double.NaN, last = double.NaN;
+        for (int k = 0; k < 20; k++)
+        {
+            opt.ZeroGrad();
+            using var loss = (x.matmul(down.t()).matmul(up.t()) - y).pow(2).mean();
+            loss.backward();
+            opt.Step();
+            last = loss.item<float>();
+            if (k == 0) first = last;
+            Assert.True(double.IsFinite(last), $"step {k + 1}: loss {last}");
+            Assert.False(down.isnan().any().item<bool>() || up.isnan().any().item<bool>(), $"step {k + 1}: NaN in the parameters");
+        }
+        Assert.True(last < first, $"loss {first} → {last}");
     }
 
     [Fact]

@@ -106,4 +106,23 @@ public class TrainSettingsTests
         Assert.Equal(3, Cells(project));
         Assert.True(File.Exists(project.Output("grids/grid.png")));
     }
+
+    /// <summary>Each of the colab's optimizers trains the tiny project (Prodigy and DAdapt* with the colab's override values).</summary>
+    [Theory, Trait("Category", "Slow")]
+    [InlineData("AdamW8bit", "[min_8bit_size=0]")]
+    [InlineData("DAdaptAdam", "[]")]
+    [InlineData("DAdaptLion", "[weight_decay=0.01]")]
+    [InlineData("AdaFactor", "[]")]
+    [InlineData("SGDNesterov", "[]")]
+    [InlineData("Prodigy", "[]")]
+    public void Each_colab_optimizer_trains_an_epoch(string optimizer, string args)
+    {
+        using var project = new TrainProject(epochs: 1, repeats: 1);
+        var recipe = project.Layout.RecipePath(TrainProject.Name);
+        File.WriteAllText(recipe, File.ReadAllText(recipe).Replace("  optimizer: AdamW\n", $"  optimizer: {optimizer}\n  optimizer_args: {args}\n", StringComparison.Ordinal));
+        project.RunAll(1);
+        Assert.True(MaxUp(project.Output("t-01.safetensors")) > 0, "lora_up weights moved from zero");
+        Assert.All(Losses(project), l => Assert.True(double.IsFinite(l)));
+        Assert.StartsWith(LoraBake.Training.OptimizerFactory.KohyaClassName(optimizer), LoraBake.Models.Checkpoints.SafetensorsFile.Open(project.Output("t-01.safetensors")).Metadata["ss_optimizer"]);
+    }
 }
