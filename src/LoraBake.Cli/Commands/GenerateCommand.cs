@@ -28,7 +28,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         public string? Project { get; init; }
 
         [CommandOption("--prompt <TEXT>")]
-        [Description("The prompt; webui syntax: (word:1.2), [word], BREAK, <lora:NAME:W>.")]
+        [Description("The prompt; webui syntax: (word:1.2), [[word]], BREAK, <lora:NAME:W>.")]
         public string Prompt { get; init; } = "";
 
         [CommandOption("--negative <TEXT>")]

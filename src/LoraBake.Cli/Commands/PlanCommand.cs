@@ -60,6 +60,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                     warmup_steps = steps.WarmupSteps,
                     buckets = steps.Buckets,
                 },
+                optimizer_override = AdaptiveOptimizerOverride.Describe(recipe),
                 warnings,
             };
             Console.WriteLine(JsonSerializer.Serialize(json, CliJson.Options));
@@ -80,6 +81,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         AnsiConsole.MarkupLine($"Plan for project [bold]{Markup.Escape(plan.Project)}[/] ({Markup.Escape(RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath))}):");
         AnsiConsole.Write(table);
         foreach (var line in steps.Describe()) Console.WriteLine(line);
+        if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         return 0;
     }

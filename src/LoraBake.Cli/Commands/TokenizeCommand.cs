@@ -20,7 +20,7 @@ public sealed class TokenizeCommand : Command<TokenizeCommand.Settings>
         public string? Tokenizer { get; init; }
 
         [CommandOption("--json")]
-        [Description("Print {\"ids\": [...], \"tokens\": [...], \"chunks\": N}.")]
+        [Description("Print {\"ids\": [[...]], \"tokens\": [[...]], \"chunks\": N}.")]
         public bool Json { get; init; }
     }
 

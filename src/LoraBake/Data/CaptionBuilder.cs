@@ -21,12 +21,15 @@ public sealed record CaptionSettings(
 /// </summary>
 public static class CaptionBuilder
 {
-    public static string Build(IReadOnlyList<string> tags, int epoch, long sampleIndex, CaptionSettings settings)
+    /// <param name="written">The caption as written: kohya trains it unchanged when neither shuffling nor tag
+    /// dropout is on (it only splits tags for those). Null = the tags joined with ", ".</param>
+    public static string Build(IReadOnlyList<string> tags, int epoch, long sampleIndex, CaptionSettings settings, string? written = null)
     {
         var rng = new DeterministicRng(settings.Seed, epoch, sampleIndex);
         // Draw the dropout decision first and always, so enabling it does not change the shuffles of other samples.
         var dropCaption = rng.NextDouble() < settings.CaptionDropoutRate;
         if (dropCaption) return "";
+        if (!settings.ShuffleTags && settings.CaptionTagDropoutRate <= 0 && written != null) return written;
         var keep = Math.Clamp(settings.ActivationTags, 0, tags.Count);
         var flex = tags.Skip(keep).ToList();
         if (settings.ShuffleTags) rng.Shuffle(flex);

@@ -84,12 +84,12 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
         var warnings = new List<string>();
         var reports = new List<DatasetImageReport>();
         var indexImages = new List<ProcessedIndexImage>();
-        var tagLists = new Dictionary<string, List<IReadOnlyList<string>>>(StringComparer.Ordinal);
+        var captionLists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         for (var i = 0; i < images.Count; i++)
         {
             var (subset, file) = images[i];
             var meta = metas[i]!;
-            var (tags, source) = ReadTags(subset, file, warnings);
+            var (tags, source, written) = ReadTags(subset, file, warnings);
             string? reason = meta.Rejected;
             if (reason is null && duplicateOf[i] >= 0 && !settings.KeepDuplicates)
                 reason = $"duplicate of {images[duplicateOf[i]].File.RelativePath} (identical bytes; set keep_duplicates: true to use both)";
@@ -109,8 +109,8 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
                 Sha256 = shas[i],
             });
             if (!used) continue;
-            if (!tagLists.TryGetValue(subset.Name, out var list)) tagLists[subset.Name] = list = [];
-            list.Add(tags);
+            if (!captionLists.TryGetValue(subset.Name, out var list)) captionLists[subset.Name] = list = [];
+            list.Add(written);
             indexImages.Add(new ProcessedIndexImage
             {
                 Path = file.RelativePath,
@@ -120,6 +120,7 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
                 OriginalSize = [meta.Width, meta.Height],
                 CropLtrb = meta.CropLtrb!,
                 Tags = tags,
+                Caption = written,
                 Repeats = subset.NumRepeats,
                 FlipAug = subset.FlipAug,
                 ShuffleTags = subset.ShuffleTags,
@@ -153,7 +154,7 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
             Images = reports,
             Duplicates = duplicates,
             OrphanCaptions = layout.OrphanCaptions,
-            TagFrequency = tagLists.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            TagFrequency = captionLists.OrderBy(kv => kv.Key, StringComparer.Ordinal)
                 .ToDictionary(kv => kv.Key, kv => Tags.Frequency(kv.Value), StringComparer.Ordinal),
             Buckets = indexImages.GroupBy(x => (x.Bucket[0], x.Bucket[1])).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
                 .ToDictionary(g => $"{g.Key.Item1}x{g.Key.Item2}", g => g.Count()),
@@ -170,11 +171,13 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
         return new DatasetResult(report, index, new ProcessCounters(processed, hits, hashes.FilesHashed - hashedBefore));
     }
 
-    /// <summary>Per bucket ceil(Σ repeats ÷ batch) — each image enters its bucket `repeats` times (§2.9).</summary>
+    /// <summary>Per bucket ceil(Σ repeats ÷ batch) — each image enters its bucket `repeats` times, reg images as balanced (§2.9).</summary>
     public static StepsPerEpoch Steps(IReadOnlyList<ProcessedIndexImage> images, int batchSize)
     {
         if (batchSize < 1) throw new UserError($"training.train_batch_size must be at least 1 (got {batchSize}).");
-        var perBucket = images.GroupBy(x => (x.Bucket[0], x.Bucket[1])).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
+        var repeats = RegularizationBalance.Repeats(images);
+        var perBucket = images.Select((x, i) => (x, Repeats: repeats[i])).Where(x => x.Repeats > 0)
+            .GroupBy(x => (x.x.Bucket[0], x.x.Bucket[1])).OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
             .ToDictionary(g => $"{g.Key.Item1}x{g.Key.Item2}", g =>
             {
                 var samples = g.Sum(x => x.Repeats);
@@ -189,26 +192,27 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
         };
     }
 
-    private static (IReadOnlyList<string> Tags, string Source) ReadTags(DatasetSubset subset, DatasetFile image, List<string> warnings)
+    private static (IReadOnlyList<string> Tags, string Source, string Written) ReadTags(DatasetSubset subset, DatasetFile image, List<string> warnings)
     {
         IReadOnlyList<string> fallback = Tags.Split(subset.ClassTokens);
+        var classTokens = subset.ClassTokens;
         if (!subset.Captions.TryGetValue(image.RelativePath, out var captionFile))
         {
             warnings.Add($"{image.RelativePath}: no caption file ({subset.CaptionExtension}); using the class tokens \"{subset.ClassTokens}\"");
-            return (fallback, "class_tokens");
+            return (fallback, "class_tokens", classTokens);
         }
         var line = Tags.ReadFirstLine(File.ReadAllBytes(captionFile.FullPath));
         if (line is null)
         {
             warnings.Add($"{captionFile.RelativePath}: not UTF-8 text; using the class tokens \"{subset.ClassTokens}\" instead. Re-save it as UTF-8.");
-            return (fallback, "class_tokens");
+            return (fallback, "class_tokens", classTokens);
         }
         var tags = Tags.Split(line);
         if (tags.Count == 0)
         {
             warnings.Add($"{captionFile.RelativePath}: empty caption; using the class tokens \"{subset.ClassTokens}\"");
-            return (fallback, "class_tokens");
+            return (fallback, "class_tokens", classTokens);
         }
-        return (tags, "file");
+        return (tags, "file", line);
     }
 }

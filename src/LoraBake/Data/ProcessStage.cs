@@ -16,7 +16,7 @@ namespace LoraBake.Data;
 public sealed class ProcessStage(int maxDegreeOfParallelism = 0) : IStage
 {
     public string Name => StageCatalog.Process;
-    public int SchemaVersion => 1;
+    public int SchemaVersion => 2; // 2: index.json carries each caption as written
     public IReadOnlyList<string> DependsOn => [];
 
     /// <summary>What the last <see cref="Run"/> of this instance did (tests check cache behaviour with it).</summary>

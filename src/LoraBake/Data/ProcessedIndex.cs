@@ -15,6 +15,8 @@ public sealed record ProcessedIndexImage
     public required int[] OriginalSize { get; init; }
     public required int[] CropLtrb { get; init; }
     public required IReadOnlyList<string> Tags { get; init; }
+    /// <summary>The caption as written (first line of the file, or the class tokens): what kohya trains when nothing shuffles or drops tags.</summary>
+    public string? Caption { get; init; }
     public required int Repeats { get; init; }
     public required bool FlipAug { get; init; }
     public required bool ShuffleTags { get; init; }

@@ -38,16 +38,22 @@ public static class Tags
     }
 
     /// <summary>
-    /// ss_tag_frequency for one subset: {lower-cased tag: count}, kohya's count (every tag of every image's
-    /// caption, lower-cased, once per image regardless of repeats) applied to the tags we train.
+    /// ss_tag_frequency for one subset: {lower-cased tag: count}, kohya's count (set_tag_frequency): each caption as
+    /// written split on ",", trimmed, empties skipped, lower-cased, every occurrence counted (a tag written twice
+    /// counts twice), once per image regardless of repeats.
     /// </summary>
-    public static SortedDictionary<string, int> Frequency(IEnumerable<IReadOnlyList<string>> captions)
+    public static SortedDictionary<string, int> Frequency(IEnumerable<string> captions)
     {
         var freq = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        foreach (var tags in captions)
+        foreach (var caption in captions)
         {
-            foreach (var tag in tags.Select(t => t.ToLowerInvariant()))
+            foreach (var part in caption.Split(','))
+            {
+                var tag = part.Trim();
+                if (tag.Length == 0) continue;
+                tag = tag.ToLowerInvariant();
                 freq[tag] = freq.TryGetValue(tag, out var n) ? n + 1 : 1;
+            }
         }
         return freq;
     }

@@ -21,6 +21,7 @@ namespace LoraBake.Evaluation;
 /// cfg=&lt;R-format double&gt;
 /// width=&lt;integer&gt;
 /// height=&lt;integer&gt;
+/// prompt_loras=&lt;JSON string&gt;     only when the prompt has &lt;lora:NAME:W&gt; tags: NAME=sha256 of each file
 /// </code>
 /// Strings are JSON-encoded so no value can forge a line; doubles use .NET's round-trip "R" form. The key
 /// depends only on the render, not on its place in a grid, so adding an epoch or a weight adds keys and keeps
@@ -30,7 +31,9 @@ public static class CellKey
 {
     public const string Version = "lorabake-cell-v1";
 
-    public static string Canonical(string modelIdentity, string? loraSha256, RenderRequest r)
+    /// <param name="promptLoras">The prompt's own LoRA files by content (<see cref="PromptLoras.KeyOf"/>); null when it names none,
+    /// so keys of prompts without tags are unchanged.</param>
+    public static string Canonical(string modelIdentity, string? loraSha256, RenderRequest r, string? promptLoras = null)
     {
         if (r.IsBaseline != (loraSha256 is null))
             throw new ArgumentException(r.IsBaseline ? "A baseline render has no LoRA file." : "A LoRA render needs its file's hash.");
@@ -48,6 +51,7 @@ public static class CellKey
         Line("cfg", Num(r.Cfg));
         Line("width", r.Width.ToString(CultureInfo.InvariantCulture));
         Line("height", r.Height.ToString(CultureInfo.InvariantCulture));
+        if (promptLoras != null) Line("prompt_loras", Json(promptLoras));
         return sb.ToString();
     }
 

@@ -16,7 +16,9 @@ public sealed record PendingRender(RenderRequest Request, string Key, string Can
 /// render only (a run with everything cached never loads it), and each finished render is committed to the
 /// <see cref="CellStore"/> at once, so an interrupted evaluation keeps what it finished.
 /// </summary>
-public sealed class CellRenderer(Func<Sd1Model> loadModel, string? modelName, string? modelHash, int clipSkip, Action<string> log) : IDisposable
+/// <param name="loraFolders">Where &lt;lora:NAME:W&gt; tags in prompts are looked up (<see cref="PromptLoras.Folders"/>).</param>
+public sealed class CellRenderer(Func<Sd1Model> loadModel, string? modelName, string? modelHash, int clipSkip, Action<string> log,
+    IReadOnlyList<string>? loraFolders = null) : IDisposable
 {
     Sd1Model? _model;
     Sd1Generator? _generator;
@@ -41,6 +43,7 @@ public sealed class CellRenderer(Func<Sd1Model> loadModel, string? modelName, st
                 var load = Stopwatch.StartNew();
                 _model = loadModel();
                 _generator = new Sd1Generator(_model);
+                if (loraFolders != null) _generator.LoraSearchFolders = loraFolders;
                 log(string.Create(CultureInfo.InvariantCulture, $"{stageName}: model loaded in {load.Elapsed.TotalSeconds:0.0}s"));
             }
             var watch = Stopwatch.StartNew();

@@ -40,13 +40,24 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     /// <summary>The counts of the last <see cref="Run"/> of this instance (null before any).</summary>
     public EvaluationCounts? LastRun { get; private set; }
 
-    public Fingerprint ComputeFingerprint(StageContext context) =>
-        new FingerprintBuilder(Name, SchemaVersion)
+    public Fingerprint ComputeFingerprint(StageContext context)
+    {
+        var e = context.Recipe.Evaluation;
+        var fb = new FingerprintBuilder(Name, SchemaVersion)
             .Add("output_name", context.Recipe.Name)
-            .AddCanonical("evaluation", context.Recipe.Evaluation)
+            .AddCanonical("evaluation", e)
             .Add("clip_skip", context.Recipe.Training.ClipSkip.ToString(CultureInfo.InvariantCulture))
-            .Add("torch", TorchSharp.torch.__version__)
-            .Build();
+            .Add("torch", TorchSharp.torch.__version__);
+        if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
+        // <lora:NAME:W> files in the prompts or axes, by content (a missing one is the recipe check's error).
+        var texts = string.Join("\n", e.Prompts.Append(e.NegativePrompt).Append(e.XAxis ?? "").Append(e.YAxis ?? "").Append(e.ZAxis ?? ""));
+        try
+        {
+            foreach (var l in PromptLoras.In(texts, context.ProjectDir)) fb.Add("input:prompt_lora:" + l.Name, l.Sha256);
+        }
+        catch (Runtime.UserError) { fb.Add("input:prompt_lora", "missing"); }
+        return fb.Build();
+    }
 
     /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
     public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip) =>
@@ -76,7 +87,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         {
             string? loraPath = null, loraSha256 = null;
             if (r.Epoch is { } e) (loraPath, loraSha256) = loras[e];
-            var canonical = CellKey.Canonical(identity, loraSha256, r);
+            var canonical = CellKey.Canonical(identity, loraSha256, r, PromptLoras.KeyOf(r.Prompt + "\n" + r.NegativePrompt, context.ProjectDir));
             var key = Hashing.Sha256Text(canonical);
             keys[r] = (key, loraSha256);
             if (cells.TryGet(key) is { } cached) paths[r] = cached;
@@ -92,7 +103,8 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         using (var renderer = new CellRenderer(
                    () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),
                        sidecarPath: ModelFiles.Sidecar(downloadDir)),
-                   Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], clipSkip, context.Log))
+                   Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], clipSkip, context.Log,
+                   PromptLoras.Folders(context.ProjectDir)))
         {
             foreach (var (r, p) in renderer.RenderAll(pending, cells, Name)) paths[r] = p;
         }

@@ -105,6 +105,11 @@ public static class ReportHtml
         h.Append($"<p>{d.UsedCount} images used, {d.SkippedCount} skipped; resolution {d.Resolution}; "
             + $"{d.StepsPerEpoch.Real} steps per epoch at batch size {d.StepsPerEpoch.BatchSize} "
             + $"(the colab's estimate: {Escape(Num(d.StepsPerEpoch.ColabEstimate))}).</p>\n");
+        // Regularisation subsets next to the training ones: kohya balances reg samples to the training samples per epoch.
+        h.Append("<h3>Subsets</h3>\n<table>\n<tr><th>subset</th><th>images</th><th>repeats</th><th>kind</th></tr>\n");
+        foreach (var s in d.Subsets)
+            h.Append($"<tr><td>{Escape(s.Name)}</td><td>{s.Images}</td><td>{s.NumRepeats}</td><td>{(s.IsReg ? "regularisation (balanced to the training images × repeats)" : "training")}</td></tr>\n");
+        h.Append("</table>\n");
         h.Append("<h3>Buckets</h3>\n<table>\n<tr><th>bucket</th><th>images</th></tr>\n");
         foreach (var (bucket, count) in d.Buckets) h.Append($"<tr><td>{Escape(bucket)}</td><td>{count}</td></tr>\n");
         h.Append("</table>\n");

@@ -26,6 +26,8 @@ public static class PipelineStages
         if (recipe.Training.PreferredUnit == PreferredUnit.Epochs) return recipe.Training.HowMany;
         if (string.IsNullOrEmpty(recipe.SourcePath)) return null;
         var estimate = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));
-        return estimate.Epochs > 0 ? estimate.Epochs : null;
+        // kohya trains ceil(steps / steps per epoch) epochs (the last one partly), as EpochSchedule does; the colab's
+        // int() estimate would plan no epoch at all for a budget under one epoch.
+        return estimate.StepsPerEpoch > 0 ? Math.Max(1, (int)Math.Ceiling(recipe.Training.HowMany / estimate.StepsPerEpoch)) : null;
     }
 }

@@ -114,13 +114,17 @@ public sealed record TrainingSettings
     public string SavePrecision { get; init; } = "fp16";
     /// <summary>Dtype the frozen base weights are held in: auto, fp32, bf16, fp16.</summary>
     public string MixedPrecision { get; init; } = "auto";
-    /// <summary>AdamW8bit (colab default, runs as AdamW here), AdamW, Lion, Prodigy.</summary>
+    /// <summary>AdamW8bit (colab default), AdamW, Lion, Prodigy, DAdaptAdam, DAdaptLion, AdaFactor, SGDNesterov.</summary>
     public string Optimizer { get; init; } = "AdamW8bit";
+    /// <summary>The colab's switch: with Prodigy/DAdapt*, use its learning rates, scheduler, alpha and arguments (<see cref="AdaptiveOptimizerOverride"/>).</summary>
+    public bool OverrideValuesForDadaptAndProdigy { get; init; } = true;
     /// <summary>Optimizer arguments as kohya's `key=value` strings (weight_decay=0.1, betas=[0.9,0.99]).</summary>
     public IReadOnlyList<string> OptimizerArgs { get; init; } = [];
     public double MaxGradNorm { get; init; } = 1.0;
     public bool WeightedCaptions { get; init; } = false;
-    /// <summary>A LoRA to start from (colab "continue_from_lora").</summary>
+    /// <summary>Loss weight of regularisation (is_reg) images (kohya prior_loss_weight; the colab fixes 1.0).</summary>
+    public double PriorLossWeight { get; init; } = 1.0;
+    /// <summary>A LoRA to start from (colab "continue_from_lora"), relative to the project folder.</summary>
     public string? ContinueFromLora { get; init; }
 }
 
@@ -153,4 +157,6 @@ public sealed record EvaluationSettings
     public string? XAxis { get; init; }
     public string? YAxis { get; init; }
     public string? ZAxis { get; init; }
+    /// <summary>Render each epoch's cells right after it trains (kohya sample_every_n_epochs), cached for Evaluate.</summary>
+    public bool Preview { get; init; } = false;
 }

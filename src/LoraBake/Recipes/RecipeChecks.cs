@@ -20,22 +20,44 @@ internal sealed class RecipeChecks(Recipe recipe, string projectDir, IReadOnlyDi
         if (m.VaeSha256 != null && !IsSha256(m.VaeSha256)) Error("model.vae_sha256", $"\"{m.VaeSha256}\" is not a SHA-256 (64 hex digits)");
 
         var t = recipe.Training;
-        if (t.ContinueFromLora is { } lora && !lora.Contains("://") && !File.Exists(Path.Combine(projectDir, lora)))
-            Error("training.continue_from_lora", $"file {Path.GetFullPath(Path.Combine(projectDir, lora))} does not exist");
+        if (t.ContinueFromLora is { } lora && Training.ContinueFromLora.Resolve(lora, projectDir, out var loraError) == null)
+            Error("training.continue_from_lora", loraError!);
         if (t.LrScheduler == "cosine_with_restarts" && (t.LrSchedulerNumber < 1 || t.LrSchedulerNumber != Math.Floor(t.LrSchedulerNumber)))
             Error("training.lr_scheduler_number", $"{RecipeRules.Show(t.LrSchedulerNumber)} is not allowed with cosine_with_restarts; it counts restarts, so use a whole number of 1 or more (3 is the colab's default)");
         if (t.LrScheduler == "polynomial" && t.LrSchedulerNumber <= 0)
             Error("training.lr_scheduler_number", $"{RecipeRules.Show(t.LrSchedulerNumber)} is not allowed with polynomial; it is the power, use a number above 0 (1 is linear)");
         if (t.LrScheduler == "constant" && t.LrWarmupRatio > 0)
             Warn("training.lr_warmup_ratio", "is ignored with the constant scheduler (the colab drops it too); use constant_with_warmup to warm up");
-        if (t.Optimizer == "AdamW8bit")
-            Warn("training.optimizer", "AdamW8bit runs as AdamW (32-bit optimizer state) here; results match closely, memory use is higher");
-        if (t.Optimizer == "Prodigy" && t.UnetLr < 0.1)
-            Warn("training.unet_lr", $"{RecipeRules.Show(t.UnetLr)} is very low for Prodigy, which adapts the step size itself; use about 1.0 (the colab uses 0.5)");
+        var (optimizerErrors, optimizerWarnings) = Training.OptimizerFactory.Check(t.Optimizer, t.OptimizerArgs, t.UnetLr, t.TextEncoderLr);
+        foreach (var (key, message) in optimizerErrors) Error(key, message);
+        foreach (var (key, message) in optimizerWarnings) Warn(key, message);
         if (t.PreferredUnit == PreferredUnit.Steps && t.HowMany > RecipeLoader.ColabStepLimit)
             Warn("training.how_many", $"{t.HowMany} steps is more than the colab allows ({RecipeLoader.ColabStepLimit:N0}); LoRAs rarely need that many");
 
+        var ev = recipe.Evaluation;
+        foreach (var (key, text) in ev.Prompts.Select(p => ("evaluation.prompts", p)).Append(("evaluation.negative_prompt", ev.NegativePrompt))
+                     .Append(("evaluation.x_axis", ev.XAxis ?? "")).Append(("evaluation.y_axis", ev.YAxis ?? "")).Append(("evaluation.z_axis", ev.ZAxis ?? "")))
+        {
+            try { Evaluation.PromptLoras.In(text, projectDir); }
+            catch (Runtime.UserError e) { Error(key, e.Message.StartsWith("prompt: ", StringComparison.Ordinal) ? e.Message["prompt: ".Length..] : e.Message); }
+        }
+
+        // The grid and its axes, built now as Evaluate will build them (the epochs of a how_many-epoch run).
+        if (t.PreferredUnit == PreferredUnit.Epochs)
+        {
+            try { Evaluation.EvaluationGrid.Build(ev, Enumerable.Range(1, t.HowMany).ToList(), "trigger"); }
+            catch (Runtime.UserError e)
+            {
+                var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
+                var key = colon > 0 && e.Message.StartsWith("evaluation.", StringComparison.Ordinal) ? e.Message[..colon] : "evaluation";
+                Error(key, colon > 0 && key != "evaluation" ? e.Message[(colon + 2)..] : e.Message);
+            }
+        }
+
         var d = recipe.Dataset;
+        for (int i = 0; i < d.Subsets.Count; i++)
+            if (!Directory.Exists(Path.Combine(projectDir, d.Subsets[i].Path)))
+                Error($"dataset.subsets[{i}].path", $"folder {Path.GetFullPath(Path.Combine(projectDir, d.Subsets[i].Path))} does not exist; subset paths are relative to the project folder");
         if (d.EffectiveMinBucketReso > d.EffectiveMaxBucketReso)
             Error(d.MinBucketReso != null ? "dataset.min_bucket_reso" : "dataset.max_bucket_reso",
                 $"min_bucket_reso {d.EffectiveMinBucketReso} is above max_bucket_reso {d.EffectiveMaxBucketReso}");

@@ -83,6 +83,15 @@ public static class RecipeLoader
             errors.Add(new(Display(tree.File), tree.Line, tree.Column, "", "a recipe is a mapping with sections model:, dataset:, training:, network:, evaluation:"));
         }
 
+        // The colab's Prodigy/DAdaptation switch, applied before any check so every rule sees the values used.
+        var bound = recipe;
+        recipe = AdaptiveOptimizerOverride.Apply(recipe);
+        if (AdaptiveOptimizerOverride.Changes(bound, recipe) is { Count: > 0 } changes)
+        {
+            var at = binder.Places.GetValueOrDefault("training.optimizer");
+            warnings.Add(new(at != null ? Display(at.File) : Display(path), at?.Line ?? 1, at?.Column ?? 1, "training.override_values_for_dadapt_and_prodigy",
+                $"the colab's override for {recipe.Training.Optimizer} sets {string.Join(", ", changes)}; set override_values_for_dadapt_and_prodigy: false to use your own values"));
+        }
 
         // Without a readable file the checks would only comment on defaults.
         if (tree != null)

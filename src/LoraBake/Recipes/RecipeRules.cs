@@ -16,10 +16,9 @@ internal static class RecipeRules
 {
     public static readonly string[] Schedulers =
         ["constant", "constant_with_warmup", "cosine", "cosine_with_restarts", "linear", "polynomial"];
-    public static readonly string[] Optimizers = ["AdamW8bit", "AdamW", "Lion", "Prodigy"];
+    public static string[] Optimizers => Training.OptimizerFactory.Names;
     /// <summary>Offered by the colab's optimizer cell but not implemented here.</summary>
-    public static readonly string[] UnsupportedOptimizers =
-        ["DAdaptation", "DAdaptAdam", "DAdaptLion", "SGDNesterov", "SGDNesterov8bit", "AdaFactor", "Lion8bit", "PagedAdamW8bit"];
+    public static readonly string[] UnsupportedOptimizers = ["SGDNesterov8bit", "Lion8bit", "PagedAdamW8bit"];
     public static readonly string[] Samplers = ["ddim", "euler", "euler_a", "dpmpp_2m_karras"];
     static readonly Dictionary<string, string> SamplerAliases = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -72,6 +71,7 @@ internal static class RecipeRules
         ["training.optimizer_args"] = v => v is IReadOnlyList<string> args && args.FirstOrDefault(a => !a.Contains('=')) is { } bad
             ? Err(bad, "is not a key=value pair; write optimizer arguments like weight_decay=0.1 or betas=[0.9,0.99]") : Ok(v),
         ["training.max_grad_norm"] = DoubleRange(0, 1000, "0 turns clipping off"),
+        ["training.prior_loss_weight"] = DoubleRange(0, 100, "1 weighs regularisation images like training images"),
         ["training.continue_from_lora"] = v => v is string p && !p.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
             ? Err(v, "must be a .safetensors file") : Ok(v),
 
@@ -148,9 +148,11 @@ internal static class RecipeRules
     static RuleResult Optimizer(object? v)
     {
         if (v is not string s) return Ok(v);
-        var name = Optimizers.FirstOrDefault(o => o.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase));
+        var trimmed = s.Trim();
+        if (Training.OptimizerFactory.Aliases.TryGetValue(trimmed, out var alias)) return Ok(alias);
+        var name = Optimizers.FirstOrDefault(o => o.Equals(trimmed, StringComparison.OrdinalIgnoreCase));
         if (name != null) return Ok(name);
-        if (UnsupportedOptimizers.Any(o => o.Equals(s.Trim(), StringComparison.OrdinalIgnoreCase)))
+        if (UnsupportedOptimizers.Any(o => o.Equals(trimmed, StringComparison.OrdinalIgnoreCase)))
             return Err(v, $"is not supported yet; use one of {string.Join(", ", Optimizers)}");
         return Err(v, $"is not a known optimizer; use one of {string.Join(", ", Optimizers)}{Hint(s, Optimizers)}");
     }

@@ -14,7 +14,8 @@ public sealed record TrainingBatch(int Width, int Height, IReadOnlyList<Training
 /// The run's step arithmetic from the processed dataset, as sd-scripts computes it (trainer-spec §2.9):
 /// each image enters its bucket once per repeat, each bucket yields ceil(n / batch) batches, an epoch is all
 /// batches, and the order is reshuffled each epoch from (seed, epoch). Warm-up steps come from the ratio of
-/// the total (§1.5). Regularisation images are not supported yet and are left out.
+/// the total (§1.5). Regularisation images enter as kohya balances them (<see cref="RegularizationBalance"/>):
+/// as many reg samples as training samples per epoch, in the same buckets and batches.
 /// </summary>
 public sealed class EpochSchedule
 {
@@ -25,12 +26,14 @@ public sealed class EpochSchedule
     public LrSchedule Lr { get; }
 
     private readonly ProcessedIndex _index;
+    private readonly int[] _repeats;
     private readonly int _batch;
     private readonly long _seed;
 
     public EpochSchedule(ProcessedIndex index, TrainingSettings training)
     {
         _index = index;
+        _repeats = RegularizationBalance.Repeats(index.Images);
         _batch = training.TrainBatchSize;
         _seed = training.Seed;
         StepsPerEpoch = BucketSizes(index).Sum(n => (n + _batch - 1) / _batch);
@@ -52,10 +55,18 @@ public sealed class EpochSchedule
     }
 
     /// <summary>Samples per bucket, repeats included, in bucket order.</summary>
-    public static IReadOnlyList<int> BucketSizes(ProcessedIndex index) =>
-        index.Images.Where(i => !i.IsReg).GroupBy(i => (i.Bucket[0], i.Bucket[1]))
+    public static IReadOnlyList<int> BucketSizes(ProcessedIndex index)
+    {
+        var repeats = RegularizationBalance.Repeats(index.Images);
+        return index.Images.Select((img, i) => (img, Repeats: repeats[i])).Where(x => x.Repeats > 0)
+            .GroupBy(x => (x.img.Bucket[0], x.img.Bucket[1]))
             .OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
-            .Select(g => g.Sum(i => i.Repeats)).ToList();
+            .Select(g => g.Sum(x => x.Repeats)).ToList();
+    }
+
+    /// <summary>Samples per epoch: training images × repeats, and the reg images balanced to as many.</summary>
+    public (int Train, int Reg) Samples =>
+        (_index.Images.Select((img, i) => img.IsReg ? 0 : _repeats[i]).Sum(), _index.Images.Select((img, i) => img.IsReg ? _repeats[i] : 0).Sum());
 
     /// <summary>The global step numbers (0-based) of epoch <paramref name="epoch"/> (1-based).</summary>
     public (int First, int Count) StepsOf(int epoch)
@@ -77,12 +88,12 @@ public sealed class EpochSchedule
     {
         var rng = new DeterministicRng(_seed, epoch, 0x62617463 /* "batc" */);
         var batches = new List<TrainingBatch>();
-        var buckets = _index.Images.Select((img, i) => (img, i)).Where(x => !x.img.IsReg)
+        var buckets = _index.Images.Select((img, i) => (img, i)).Where(x => _repeats[x.i] > 0)
             .GroupBy(x => (W: x.img.Bucket[0], H: x.img.Bucket[1]))
             .OrderBy(g => g.Key.W).ThenBy(g => g.Key.H);
         foreach (var bucket in buckets)
         {
-            var samples = bucket.SelectMany(x => Enumerable.Range(0, x.img.Repeats)
+            var samples = bucket.SelectMany(x => Enumerable.Range(0, _repeats[x.i])
                 .Select(r => new TrainingSample(x.i, r, (long)x.i << 20 | (uint)r))).ToList();
             rng.Shuffle(samples);
             for (int s = 0; s < samples.Count; s += _batch)

@@ -14,8 +14,10 @@ using static TorchSharp.torch;
 namespace LoraBake.Training;
 
 /// <summary>What one epoch needs besides the model: the data, the schedule, where the last epoch left off.</summary>
+/// <param name="ContinueFromLora">continue_from_lora resolved against the project folder (epoch 1 starts from it); null = from zero.</param>
 public sealed record EpochInputs(
-    Recipe Recipe, ProcessedIndex Index, EpochSchedule Schedule, int Epoch, string? PreviousStateDir, LatentCache Latents);
+    Recipe Recipe, ProcessedIndex Index, EpochSchedule Schedule, int Epoch, string? PreviousStateDir, LatentCache Latents,
+    string? ContinueFromLora = null);
 
 /// <summary>
 /// Trains one epoch of a LoRA/LoCon/LoHa network on a frozen SD 1.x model, kohya's step (trainer-spec §2.4):
@@ -57,7 +59,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             foreach (var w in tensors.Values) w.Dispose();
             loss.Clear().Append(TrainingState.ReadLoss(prev));
         }
-        else if (t.ContinueFromLora is { } lora)
+        else if (input.ContinueFromLora is { } lora)
         {
             var weights = Models.Checkpoints.SafetensorsFile.Open(lora).Load(dtype: ScalarType.Float32);
             network.Load(weights, lora);
@@ -88,8 +90,8 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
                 .mul(AutoencoderKL.ScalingFactor);
             var captions = batch.Samples.Select(s => Caption(index, s, epoch, t.Seed)).ToList();
             Tensor context;
-            if (trainText) context = encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
-            else using (no_grad()) context = encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
+            if (trainText) context = Encode(encoder, captions, t);
+            else using (no_grad()) context = Encode(encoder, captions, t);
 
             var eps = randn(latents.shape, generator: generator);
             if (t.NoiseOffset > 0) eps = eps + t.NoiseOffset * randn([latents.shape[0], latents.shape[1], 1, 1], generator: generator);
@@ -98,6 +100,8 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
 
             var pred = model.Unet.forward(noisy, timesteps, context).to(ScalarType.Float32);
             var perSample = nn.functional.mse_loss(pred, eps, nn.Reduction.None).mean([1, 2, 3]);
+            if (batch.Samples.Any(s => index.Images[s.ImageIndex].IsReg) && t.PriorLossWeight != 1.0)
+                perSample = perSample * tensor(batch.Samples.Select(s => index.Images[s.ImageIndex].IsReg ? (float)t.PriorLossWeight : 1f).ToArray());
             if (t.MinSnrGamma is { } gamma) perSample = perSample * MinSnr.Weights(noise, timesteps, gamma);
             var stepLoss = perSample.mean();
             double value = stepLoss.item<float>();
@@ -107,7 +111,8 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             if (network.Modules.FirstOrDefault(m => m.parameters().Any(p => p.grad is { } g && !g.isfinite().all().item<bool>())) is { } broken)
                 throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Backward, value, epoch, globalStep + 1, history, broken.LoraName, t.UnetLr);
             history.Add(value);
-            nn.utils.clip_grad_norm_(parameters, t.MaxGradNorm);
+            // kohya clips only when max_grad_norm is not 0; clip_grad_norm_(…, 0) would zero every gradient.
+            if (t.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, t.MaxGradNorm);
             optimizer.Step();
             optimizer.ZeroGrad();
 
@@ -132,16 +137,21 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
 
     public const string LossHeader = "step,epoch,loss,lr_unet,lr_te,timestep\n";
 
+    // weighted_captions: webui-style (tag:1.2) weights scale the tokens' hidden states, as kohya's encode_tokens_with_weights.
+    internal static Tensor Encode(PromptEncoder encoder, IReadOnlyList<string> captions, TrainingSettings t) => t.WeightedCaptions
+        ? encoder.EncodeWeighted(captions, t.MaxTokenLength, t.ClipSkip)
+        : encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
+
     static ulong EpochSeed(long seed, int epoch) => new DeterministicRng(seed, epoch, 0x6E6F6973 /* "nois" */).NextUInt64() >> 1;
 
     static bool Flip(TrainingSample s, int epoch, long seed, ProcessedIndex index) =>
         index.Images[s.ImageIndex].FlipAug && new DeterministicRng(seed, epoch, s.SampleId, 0x666C6970 /* "flip" */).NextDouble() < 0.5;
 
-    static string Caption(ProcessedIndex index, TrainingSample s, int epoch, long seed)
+    internal static string Caption(ProcessedIndex index, TrainingSample s, int epoch, long seed)
     {
         var img = index.Images[s.ImageIndex];
         return CaptionBuilder.Build(img.Tags, epoch, s.SampleId,
-            new CaptionSettings(img.ActivationTags, img.ShuffleTags, index.CaptionDropoutRate, index.CaptionTagDropoutRate, seed));
+            new CaptionSettings(img.ActivationTags, img.ShuffleTags, index.CaptionDropoutRate, index.CaptionTagDropoutRate, seed), img.Caption);
     }
 
 

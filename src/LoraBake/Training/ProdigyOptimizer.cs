@@ -42,13 +42,24 @@ public sealed class ProdigyOptimizer : NetworkOptimizer
         if (!(eps > 0)) throw new UserError($"Prodigy: eps must be > 0 (got {eps}); set it in optimizer_args.");
         if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
             throw new UserError($"Prodigy: betas must lie in [0, 1) (got ({beta1}, {beta2})); fix betas in optimizer_args.");
-        if (Groups.Select(g => g.BaseLr).Distinct().Count() > 1)
-            throw new UserError("Prodigy adapts one step size for all parameters, so unet_lr and text_encoder_lr must be equal " +
-                                $"(got {string.Join(", ", Groups.Select(g => $"{g.Name}={g.BaseLr}"))}): set both to the same value (usually 1.0), or text_encoder_lr to 0.");
+        if (SharedLrError("Prodigy", Groups.Select(g => (g.Name, g.BaseLr))) is { } error) throw new UserError(error);
         Beta1 = beta1; Beta2 = beta2; Beta3 = beta3 ?? Math.Sqrt(beta2); Eps = eps; WeightDecay = weightDecay;
         Decouple = decouple; UseBiasCorrection = useBiasCorrection; SafeguardWarmup = safeguardWarmup;
         D0 = d0; DCoef = dCoef; GrowthRate = growthRate;
         D = d0; DMax = d0; DNumerator = 0.0; DHat = d0; K = 0;
+    }
+
+    /// <summary>
+    /// The adaptive optimizers' LR rule (prodigyopt and dadaptation raise on anything else): one step size d is
+    /// estimated for all parameters, so every group's LR must be the same (0 = not trained). Null when it holds.
+    /// </summary>
+    public static string? SharedLrError(string optimizer, IEnumerable<(string Name, double Lr)> groupLrs)
+    {
+        var lrs = groupLrs.Where(g => g.Lr != 0).ToList();
+        if (lrs.Select(g => g.Lr).Distinct().Count() <= 1) return null;
+        return $"{optimizer} adapts one step size for all parameters, so unet_lr and text_encoder_lr must be equal " +
+               $"(got {string.Join(", ", lrs.Select(g => $"{g.Name}={g.Lr.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"))}): " +
+               "set both to the same value (usually 1.0; the colab's override uses 0.5), or text_encoder_lr to 0 to train the UNet only";
     }
 
     public override string Description =>

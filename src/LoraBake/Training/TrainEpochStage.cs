@@ -36,6 +36,10 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .AddCanonical("training", EpochSettings(t))
             .AddCanonical("network", context.Recipe.Network)
             .Add("torch", TorchSharp.torch.__version__);
+        if (TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
+        // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
+        if (t.ContinueFromLora is { } lora)
+            fb.Add("input:continue_from_lora", ContinueFromLora.Resolve(lora, context.ProjectDir, out _) is { } path ? Pipeline.Hashing.Sha256File(path) : "missing");
         // The LR of each step needs the real steps per epoch, known once the dataset is processed. Before
         // that the Process stage is stale, and so is this epoch, whatever this component says.
         var process = context.Upstream.GetValueOrDefault(StageCatalog.Process);
@@ -47,6 +51,18 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         }
         else fb.Add("lr", "pending: the dataset is not processed yet");
         return fb.Build();
+    }
+
+    /// <summary>
+    /// model.tokenizer's vocab.json and merges.txt by content (the folder is read by training and evaluation, not
+    /// by Download): another tokenizer changes every caption's ids. Null when the recipe sets none.
+    /// </summary>
+    public static string? TokenizerInput(Recipe recipe, string projectDir)
+    {
+        if (recipe.Model.Tokenizer is not { } folder) return null;
+        var dir = Path.GetFullPath(Path.Combine(projectDir, folder));
+        return string.Join(" ", new[] { "vocab.json", "merges.txt" }.Select(f => Path.Combine(dir, f))
+            .Select(f => File.Exists(f) ? Pipeline.Hashing.Sha256File(f) : "missing"));
     }
 
     /// <summary>The training settings an epoch's state depends on (not how many epochs follow, nor export settings).</summary>
@@ -75,9 +91,16 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         var latents = new LatentCache(context.Store, LatentCache.VaeKey(model.Sha256, vae?.Sha256), () => sd.Vae);
         var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
 
-        var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents), output.Directory);
+        string? startFrom = null;
+        if (Epoch == 1 && recipe.Training.ContinueFromLora is { } lora)
+            startFrom = ContinueFromLora.Resolve(lora, context.ProjectDir, out var error) ?? throw new Runtime.UserError($"training.continue_from_lora: {error}");
+        var result = new EpochTrainer(sd, context.Log).Run(new EpochInputs(recipe, index, schedule, Epoch, previous, latents, startFrom), output.Directory);
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {result.Steps} steps in {result.Elapsed.TotalSeconds:0.0}s, mean loss {result.MeanLoss:0.0000} (latents: {latents.Encoded} encoded, {latents.Hits} cached)"));
+        // evaluation.preview: this epoch's grid cells now, with the file the export will write (a side effect in the
+        // cell store only; the epoch's own outputs are the same with or without it).
+        if (recipe.Evaluation.Preview)
+            Evaluation.EpochPreview.Render(context, index, output.Directory, Epoch, totalEpochs);
     }
 
     /// <summary>The dtype the frozen base weights are held in. auto = fp32 on CPU (see the training note's bf16 measurement).</summary>

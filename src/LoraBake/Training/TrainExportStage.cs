@@ -36,11 +36,16 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             .Build();
     }
 
-    /// <summary>Epoch numbers whose file is written: every save_every_n_epochs (0 = only the last) and the last; then the last keep_only_last_n_epochs (0 = all).</summary>
+    /// <summary>
+    /// Epoch numbers whose file is written, as kohya: an intermediate save every save_every_n_epochs (0 = none),
+    /// of which save_last_n_epochs = keep_only_last_n_epochs survive (0 = all; kohya deletes epoch
+    /// e − every·N after saving e), plus the final epoch, which is always kept.
+    /// </summary>
     public static IReadOnlyList<int> KeptEpochs(int total, int saveEvery, int keepLast)
     {
-        var saved = Enumerable.Range(1, total).Where(e => e == total || (saveEvery > 0 && e % saveEvery == 0)).ToList();
-        return keepLast > 0 && saved.Count > keepLast ? saved.GetRange(saved.Count - keepLast, keepLast) : saved;
+        var intermediate = Enumerable.Range(1, Math.Max(0, total - 1)).Where(e => saveEvery > 0 && e % saveEvery == 0).ToList();
+        if (keepLast > 0 && intermediate.Count > keepLast) intermediate = intermediate.GetRange(intermediate.Count - keepLast, keepLast);
+        return total > 0 ? [.. intermediate, total] : intermediate;
     }
 
     public static string FileName(string project, int epoch, int total) =>
@@ -54,22 +59,31 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
         Directory.CreateDirectory(publish);
         var info = Info(context);
         var start = KohyaMetadata.Build(info);
-        var dtype = t.SavePrecision switch { "fp16" => ScalarType.Float16, "bf16" => ScalarType.BFloat16, _ => ScalarType.Float32 };
         var kept = KeptEpochs(epochs.Count, t.SaveEveryNEpochs, t.KeepOnlyLastNEpochs);
         foreach (var e in kept)
         {
-            var dir = context.UpstreamDirectory(epochs[e - 1].Name);
-            var state = TrainingState.Read(dir);
-            var weights = SafetensorsFile.Open(Path.Combine(dir, TrainingState.NetworkFile)).Load(dtype: dtype);
-            var meta = KohyaMetadata.ForSave(start, info, e, state.GlobalStep, savedAt: 0);
             var name = FileName(recipe.Name, e, epochs.Count);
-            KohyaMetadata.Save(Path.Combine(publish, name), weights, meta);
-            foreach (var w in weights.Values) w.Dispose();
-            context.Log($"{Name}: {name} (epoch {e}, {state.GlobalStep} steps, {t.SavePrecision})");
+            var steps = WriteEpochFile(info, start, context.UpstreamDirectory(epochs[e - 1].Name), e, t.SavePrecision, Path.Combine(publish, name));
+            context.Log($"{Name}: {name} (epoch {e}, {steps} steps, {t.SavePrecision})");
         }
         if (epochs.Count > 0)
             File.Copy(Path.Combine(context.UpstreamDirectory(epochs[^1].Name), TrainingState.LossFile), Path.Combine(publish, TrainingState.LossFile));
         RemoveStaleExports(context.Layout.OutputDir(context.Project), recipe.Name, kept.Select(e => FileName(recipe.Name, e, epochs.Count)).ToHashSet());
+    }
+
+    /// <summary>
+    /// Writes one epoch's file exactly as the export does (an epoch preview renders with the same bytes, so the
+    /// later Evaluate finds its cells): the epoch's fp32 network in save_precision with kohya's metadata. Returns
+    /// the epoch's global step count.
+    /// </summary>
+    public static int WriteEpochFile(KohyaTrainingInfo info, IReadOnlyDictionary<string, string> start, string epochDir, int epoch, string savePrecision, string path)
+    {
+        var dtype = savePrecision switch { "fp16" => ScalarType.Float16, "bf16" => ScalarType.BFloat16, _ => ScalarType.Float32 };
+        var state = TrainingState.Read(epochDir);
+        var weights = SafetensorsFile.Open(Path.Combine(epochDir, TrainingState.NetworkFile)).Load(dtype: dtype);
+        KohyaMetadata.Save(path, weights, KohyaMetadata.ForSave(start, info, epoch, state.GlobalStep, savedAt: 0));
+        foreach (var w in weights.Values) w.Dispose();
+        return state.GlobalStep;
     }
 
     // keep_only_last_n_epochs: older NAME-NN files from earlier builds of this project leave output/.
@@ -86,16 +100,39 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
 
     KohyaTrainingInfo Info(StageContext context)
     {
-        var recipe = context.Recipe;
-        var t = recipe.Training;
-        var n = recipe.Network;
         var processDir = context.UpstreamDirectory(StageCatalog.Process);
         var index = ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName));
         var report = JsonSerializer.Deserialize<DatasetReport>(
             File.ReadAllText(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")), DatasetReport.Json)!;
-        var schedule = new EpochSchedule(index, t);
         var model = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download))!;
         var vae = DownloadedModel.Load(context.UpstreamDirectory(StageCatalog.Download), "vae");
+        return Info(context.Recipe, index, report, model, vae, SessionId(context));
+    }
+
+    /// <summary>
+    /// Info as an epoch stage can build it (for its preview): the same inputs the export reads, from the Download
+    /// and Process entries every epoch depends on.
+    /// </summary>
+    public static KohyaTrainingInfo InfoForEpoch(StageContext context, ProcessedIndex index)
+    {
+        var processDir = context.UpstreamDirectory(StageCatalog.Process);
+        var report = JsonSerializer.Deserialize<DatasetReport>(
+            File.ReadAllText(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")), DatasetReport.Json)!;
+        var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
+        return Info(context.Recipe, index, report, DownloadedModel.Load(downloadDir)!, DownloadedModel.Load(downloadDir, "vae"), SessionId(context));
+    }
+
+    // kohya's ss_session_id is random; ours comes from the processed dataset's fingerprint, known to every epoch and to
+    // the export alike, so a file written for an epoch's preview is byte-identical to the exported one.
+    static int SessionId(StageContext context) =>
+        (int)(Convert.ToUInt32(context.Upstream[StageCatalog.Process].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF);
+
+    /// <summary>What kohya records about a run (the ss_* metadata), from the recipe, the processed dataset and the model.</summary>
+    public static KohyaTrainingInfo Info(Recipe recipe, ProcessedIndex index, DatasetReport report, DownloadedModel model, DownloadedModel? vae, int sessionId)
+    {
+        var t = recipe.Training;
+        var n = recipe.Network;
+        var schedule = new EpochSchedule(index, t);
         var type = n.LoraType;
         var optimizerArgs = t.OptimizerArgs.Count > 0 ? "(" + string.Join(",", t.OptimizerArgs) + ")" : "()";
         var subsets = report.Subsets.Select(s => new KohyaSubsetInfo(
@@ -112,22 +149,26 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             ConvDim = type == NetworkType.LoRA ? null : n.ConvDim, ConvAlpha = type == NetworkType.LoRA ? null : n.ConvAlpha,
             LearningRate = t.UnetLr, UnetLr = t.UnetLr, TextEncoderLr = t.TextEncoderLr,
             LrScheduler = t.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
-            Optimizer = OptimizerDescription(t.Optimizer) + optimizerArgs,
+            Optimizer = OptimizerFactory.KohyaClassName(t.Optimizer) + optimizerArgs,
             NumEpochs = schedule.Epochs, MaxTrainSteps = schedule.TotalSteps, NumBatchesPerEpoch = schedule.StepsPerEpoch,
-            Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = (int)(Convert.ToUInt32(context.Upstream[epochs[^1].Name].Fingerprint.Hash[..8], 16) & 0x7FFFFFFF),
+            Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = sessionId,
             ClipSkip = t.ClipSkip, MaxTokenLength = t.MaxTokenLength == 75 ? null : t.MaxTokenLength,
-            MixedPrecision = t.MixedPrecision, NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
-            MaxGradNorm = t.MaxGradNorm, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
+            MixedPrecision = KohyaMixedPrecision(t.MixedPrecision), NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
+            MaxGradNorm = t.MaxGradNorm, PriorLossWeight = t.PriorLossWeight, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
             ImplementationVersion = "lorabake/" + FingerprintBuilder.LoraBakeVersion,
             SdModelName = model.FileName, NewSdModelHash = model.Sha256, VaeName = vae?.FileName, NewVaeHash = vae?.Sha256,
         };
     }
 
-    static string OptimizerDescription(string optimizer) => optimizer switch
+    /// <summary>
+    /// ss_mixed_precision in kohya's words (accelerate's no / fp16 / bf16): the dtype the frozen model computes
+    /// in. auto holds it in fp32 on CPU (TrainEpochStage.FrozenDtype), which kohya calls "no".
+    /// </summary>
+    public static string KohyaMixedPrecision(string mixedPrecision) => TrainEpochStage.FrozenDtype(mixedPrecision) switch
     {
-        "Lion" => "lion_pytorch.lion_pytorch.Lion",
-        "Prodigy" => "prodigyopt.prodigy.Prodigy",
-        _ => "torch.optim.adamw.AdamW",
+        ScalarType.Float16 => "fp16",
+        ScalarType.BFloat16 => "bf16",
+        _ => "no",
     };
 }
 

@@ -19,10 +19,36 @@ public class CaptionTests
     [Fact]
     public void Tag_frequency_is_lower_cased_and_counts_images()
     {
-        var f = Tags.Frequency([["Bakechan", "smile"], ["bakechan", "red hair"]]);
+        var f = Tags.Frequency(["Bakechan, smile", "bakechan, red hair"]);
         Assert.Equal(2, f["bakechan"]);
         Assert.Equal(1, f["smile"]);
         Assert.False(f.ContainsKey("Bakechan"));
+    }
+
+    [Fact]
+    public void Tag_frequency_counts_a_tag_written_twice_twice_as_kohya()
+    {
+        // kohya's set_tag_frequency: caption.split(","), strip, skip empties, lower; no de-duplication.
+        var f = Tags.Frequency(["red hair, smile ,, Red Hair"]);
+        Assert.Equal(2, f["red hair"]);
+        Assert.Equal(1, f["smile"]);
+        Assert.Equal(2, f.Count);
+    }
+
+    [Fact]
+    public void With_shuffle_and_tag_dropout_off_the_caption_is_trained_as_written()
+    {
+        // kohya's process_caption only splits tags to shuffle or drop them: a natural-language caption, its
+        // duplicate words and its spacing stay as written.
+        const string written = "a photo of bakechan, smiling,  smiling, in a park";
+        var settings = new CaptionSettings(ActivationTags: 1, ShuffleTags: false);
+        Assert.Equal(written, CaptionBuilder.Build(Tags.Split(written), 1, 0, settings, written));
+        // With shuffling on, the tags are split and re-joined (and shuffled after the kept ones).
+        var shuffled = CaptionBuilder.Build(Tags.Split(written), 1, 0, settings with { ShuffleTags = true }, written);
+        Assert.StartsWith("a photo of bakechan, ", shuffled);
+        Assert.NotEqual(written, shuffled);
+        // Whole-caption dropout still applies, as in kohya.
+        Assert.Equal("", CaptionBuilder.Build(Tags.Split(written), 1, 0, settings with { CaptionDropoutRate = 1 }, written));
     }
 
     [Fact]

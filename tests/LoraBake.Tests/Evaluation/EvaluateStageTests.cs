@@ -82,7 +82,7 @@ public class EvaluateStageTests(ITestOutputHelper output)
                 .Register(StageCatalog.Evaluate, _ => [Evaluate]));
         }
 
-        public Recipe Recipe(string weights)
+        public Recipe Recipe(string weights, string prompt = "[trigger], red hair")
         {
             File.WriteAllText(Repo.Layout.RecipePath(Project), $"""
                 model:
@@ -95,7 +95,7 @@ public class EvaluateStageTests(ITestOutputHelper output)
                   train_batch_size: 1
                   clip_skip: 1
                 evaluation:
-                  prompts: ["[trigger], red hair"]
+                  prompts: ["{prompt}"]
                   negative_prompt: "lowres"
                   seeds: [7]
                   sampler: euler_a
@@ -111,6 +111,31 @@ public class EvaluateStageTests(ITestOutputHelper output)
         public StageRunOutcome Run(Recipe recipe, string stage, bool force = false) => Runner.Run(Project, recipe, stage, force, Log.Add);
         public string Output(string rel) => Path.Combine(Repo.Layout.OutputDir(Project), rel);
         public void Dispose() => Repo.Dispose();
+    }
+
+    [Fact]
+    public void A_lora_tag_in_a_prompt_is_found_in_the_project_folder_and_its_content_keys_the_cells()
+    {
+        using var f = new Fixture();
+        var recipe = f.Recipe("[1.0]");
+        foreach (var s in new[] { StageCatalog.Download, StageCatalog.Process, LoraBake.Training.TrainExportStage.StageName })
+            f.Run(recipe, s);
+        var style = Path.Combine(f.Repo.Layout.ProjectDir(Project), "style.safetensors");
+        File.Copy(f.Output("ev-01.safetensors"), style);
+        recipe = f.Recipe("[1.0]", "[trigger], red hair <lora:style:0.8>");
+        // The working directory is not the project folder: the tag is still found.
+        Assert.True(f.Run(recipe, StageCatalog.Evaluate).Ran);
+        Assert.Equal(new EvaluationCounts(3, 0), f.Evaluate.LastRun);
+        Assert.False(f.Run(recipe, StageCatalog.Evaluate).Ran);
+        // Same name, other weights: the stage is stale and every cell renders again (none is a stale cache hit).
+        File.Copy(f.Output("ev-02.safetensors"), style, overwrite: true);
+        Assert.True(f.Run(recipe, StageCatalog.Evaluate).Ran);
+        Assert.Equal(new EvaluationCounts(3, 0), f.Evaluate.LastRun);
+        // A tag naming no file is refused when the recipe loads, at its line.
+        File.Delete(style);
+        var e = Assert.Throws<LoraBake.Runtime.UserError>(() => f.Recipe("[1.0]", "[trigger] <lora:style:0.8>"));
+        Assert.Contains("projects/ev/project.yaml:", e.Message);
+        Assert.Contains("evaluation.prompts: <lora:style:…> names 'style.safetensors', which is in none of the LoRA folders", e.Message);
     }
 
     [Fact]

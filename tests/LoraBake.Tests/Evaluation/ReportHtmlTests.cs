@@ -61,6 +61,9 @@ public sealed class ReportHtmlTests : IDisposable
         var html = File.ReadAllText(SyntheticReport.Write(_dir));
         Assert.Contains("<tr><td>demo</td><td>2</td></tr>", html);
         Assert.Contains("<tr><td>448x640</td><td>1</td></tr>", html);
+        // Regularisation subsets are listed next to the training ones.
+        Assert.Contains("<tr><td>10_demo</td><td>3</td><td>10</td><td>training</td></tr>", html);
+        Assert.Contains("<tr><td>reg</td><td>5</td><td>1</td><td>regularisation (balanced to the training images × repeats)</td></tr>", html);
         Assert.Contains("<tr><th>unet_lr</th><td>0.0005</td></tr>", html);
         Assert.Contains("<tr><th>lora_type</th><td>LoRA</td></tr>", html);
         Assert.Matches("Recommended: <b>epoch \\d+</b>", html);

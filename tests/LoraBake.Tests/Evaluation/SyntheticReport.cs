@@ -13,7 +13,7 @@ static class SyntheticReport
     {
         Project = "demo",
         Resolution = 512,
-        Subsets = [new SubsetReport("10_demo", "dataset/10_demo", 10, "", 3, false, false)],
+        Subsets = [new SubsetReport("10_demo", "dataset/10_demo", 10, "", 3, false, false), new SubsetReport("reg", "reg", 1, "", 5, false, true)],
         Images =
         [
             new DatasetImageReport { Path = "10_demo/a.png", Status = "used", Width = 512, Height = 768, Bucket = [448, 640], Repeats = 10, Tags = ["demo", "1girl"] },

@@ -102,11 +102,23 @@ public class TrainStageTests
         Assert.False(project.Run("Train-Epoch-01").Ran, "the epoch built before is kept");
     }
 
+    [Theory]
+    [InlineData("auto", "no")]
+    [InlineData("fp32", "no")]
+    [InlineData("fp16", "fp16")]
+    [InlineData("bf16", "bf16")]
+    public void Mixed_precision_metadata_uses_kohyas_values(string recipe, string kohya) =>
+        Assert.Equal(kohya, TrainExportStage.KohyaMixedPrecision(recipe));
+
     [Fact]
     public void Kept_epochs_follow_save_every_and_keep_last()
     {
         Assert.Equal([2, 4, 6, 8, 10], TrainExportStage.KeptEpochs(10, 2, 10));
-        Assert.Equal([8, 9, 10], TrainExportStage.KeptEpochs(10, 1, 3));
+        // kohya: save_last_n_epochs intermediate saves survive, and the final file is always kept besides them.
+        Assert.Equal([7, 8, 9, 10], TrainExportStage.KeptEpochs(10, 1, 3));
+        Assert.Equal([9, 10], TrainExportStage.KeptEpochs(10, 1, 1));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], TrainExportStage.KeptEpochs(10, 1, 10));
+        Assert.Equal([4, 6, 7], TrainExportStage.KeptEpochs(7, 2, 2));
         Assert.Equal([3, 6, 7], TrainExportStage.KeptEpochs(7, 3, 0));
         Assert.Equal([7], TrainExportStage.KeptEpochs(7, 0, 0));
         Assert.Equal("demo-03.safetensors", TrainExportStage.FileName("demo", 3, 10));

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace LoraBake.Training;
+
+/// <summary>
+/// D-Adaptation Lion (facebookresearch/dadaptation <c>dadapt_lion.py</c>): Lion's sign update with the step
+/// size d·lr, d estimated from ⟨update, s⟩ against the ℓ1 norm of s, an EMA of past updates. Followed line by
+/// line (no FSDP); one d for all groups, every group's LR the same or 0.
+/// </summary>
+public sealed class DAdaptLionOptimizer : NetworkOptimizer
+{
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double WeightDecay { get; }
+    public double D { get; private set; }
+    public double NumeratorWeighted { get; private set; }
+    public long K { get; private set; }
+
+    public DAdaptLionOptimizer(IEnumerable<NetworkParamGroup> groups, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0.0, double d0 = 1e-6)
+        : base(groups)
+    {
+        if (!(d0 > 0)) throw new Runtime.UserError($"DAdaptLion: d0 must be > 0 (got {d0}); set it in optimizer_args.");
+        if (ProdigyOptimizer.SharedLrError("DAdaptLion", Groups.Select(g => (g.Name, g.BaseLr))) is { } error) throw new Runtime.UserError(error);
+        Beta1 = beta1; Beta2 = beta2; WeightDecay = weightDecay; D = d0;
+    }
+
+    public override string Description =>
+        $"dadaptation.dadapt_lion.DAdaptLion(betas=({AdamWOptimizer.F(Beta1)}, {AdamWOptimizer.F(Beta2)}), weight_decay={AdamWOptimizer.F(WeightDecay)})";
+
+    protected override void StepCore()
+    {
+        double lr = Groups.Count == 0 ? 0 : Groups.Max(g => g.Lr);
+        double d = D, dlr = d * lr;
+        double sqrtBeta2 = Math.Sqrt(Beta2);
+        double numeratorAccum = 0, skL1 = 0;
+        for (int gi = 0; gi < Groups.Count; gi++)
+        {
+            var group = Groups[gi];
+            for (int pi = 0; pi < group.Params.Count; pi++)
+            {
+                var p = group.Params[pi];
+                var grad = p.grad;
+                if (grad is null) continue;
+                var expAvg = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
+                var s = StateTensor(gi, pi, "s", () => zeros_like(p));
+                Steps[(gi, pi)] = Steps.GetValueOrDefault((gi, pi)) + 1;
+                p.mul_(1 - dlr * WeightDecay);
+                var update = expAvg.clone().mul_(Beta1).add_(grad, 1 - Beta1).sign_();
+                p.add_(update, -dlr);
+                expAvg.mul_(Beta2).add_(grad, (1 - Beta2) * dlr);
+                numeratorAccum += dlr * dot(update.flatten(), s.flatten()).item<float>();
+                s.mul_(sqrtBeta2).add_(update, (1 - sqrtBeta2) * dlr);
+                skL1 += s.abs().sum().item<float>();
+            }
+        }
+        if (skL1 == 0) return;   // dadaptation returns before storing the numerator, d and k
+        double numeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAccum;
+        if (lr > 0) d = Math.Max(d, numeratorWeighted / ((1 - sqrtBeta2) * skL1));
+        NumeratorWeighted = numeratorWeighted;
+        D = d;
+        K += 1;
+    }
+
+    protected override JsonObject SaveScalars() => new() { ["d"] = D, ["numerator_weighted"] = NumeratorWeighted, ["k"] = K };
+
+    protected override void LoadScalars(JsonObject scalars)
+    {
+        D = scalars["d"]!.GetValue<double>();
+        NumeratorWeighted = scalars["numerator_weighted"]!.GetValue<double>();
+        K = scalars["k"]!.GetValue<long>();
+    }
+}
