@@ -179,8 +179,8 @@ public class EvaluateStageTests(ITestOutputHelper output)
         var effects = JsonDocument.Parse(File.ReadAllText(f.Output(EvaluateStage.JsonFile))).RootElement.GetProperty("cells").EnumerateArray()
             .Where(c => c.GetProperty("epoch").ValueKind != JsonValueKind.Null).Select(c => c.GetProperty("effect").GetDouble()).ToList();
         foreach (var l in f.Log) output.WriteLine(l);
-        // (Random adapters on a random model: some renders collapse to black like the baseline, so not every cell differs.)
-        Assert.Contains(effects, e => e > 0.05);
+        // Random adapters on a random model change little, but every LoRA cell must differ from the baseline.
+        Assert.All(effects, e => Assert.True(e > 1e-3, $"a LoRA cell equals the baseline (effect {e})"));
         var html = File.ReadAllText(f.Output(EvaluateStage.ReportFile));
         Assert.Contains("src=\"grids/grid.png\"", html);
         Assert.Contains("lorabake generate", html);

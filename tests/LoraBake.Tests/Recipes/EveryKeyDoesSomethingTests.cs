@@ -58,6 +58,7 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         new("dataset.caption_tag_dropout_rate", "dataset.caption_tag_dropout_rate: 0.5", "Process", "captions"),
         new("dataset.keep_duplicates", "dataset.keep_duplicates: true", "Process", "process"),
         new("dataset.strict", "dataset.strict: true", "Process", "process"),
+        new("dataset.follow_links", "dataset.follow_links: true", "Process", "process"),
         new("dataset.background", "dataset.background: black", "Process", "process"),
         new("dataset.max_image_pixels", "dataset.max_image_pixels: 1000", "Process", "process"),
         new("dataset.subsets", "dataset.subsets: [{path: dataset, num_repeats: 2}, {path: reg, num_repeats: 1, is_reg: true}]", "Process", "schedule"),
@@ -166,6 +167,10 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
             }
             File.WriteAllBytes(Path.Combine(dir, "broken.png"), [1, 2, 3]);   // an unreadable file, for strict
         }
+        // A link that leaves the dataset folder, for follow_links (skipped unless it is true).
+        Directory.CreateDirectory(Path.Combine(projectDir, "elsewhere"));
+        Png(Path.Combine(projectDir, "elsewhere", "d.png"), new Rgba32(120, 120, 20, 255));
+        File.CreateSymbolicLink(Path.Combine(projectDir, "dataset", "d.png"), Path.Combine(projectDir, "elsewhere", "d.png"));
         var reg = Path.Combine(projectDir, "reg");
         Directory.CreateDirectory(reg);
         Png(Path.Combine(reg, "r.png"), new Rgba32(90, 90, 90, 255));

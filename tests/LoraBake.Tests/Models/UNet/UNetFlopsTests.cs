@@ -53,10 +53,10 @@ public class UNetFlopsTests
         {
             switch (module)
             {
-                case Conv2d conv:
+                case LoraBake.Models.GuardedConv2d conv:
                     conv.register_forward_hook((m, input, output) =>
                     {
-                        var w = conv.weight!.shape;             // [out, in, kh, kw]
+                        var w = conv.weight.shape;             // [out, in, kh, kw]
                         measured += output.numel() * w[1] * w[2] * w[3];
                         return null;
                     });
