@@ -14,7 +14,7 @@ public static class FloatRecord
         var sketches = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (file, _) in record.Outputs)
         {
-            if (sameEntry && previous!.Sketches.TryGetValue(file, out var known)) sketches[file] = known;
+            if (sameEntry && previous!.Sketches.TryGetValue(file, out var known) && OutputSketch.Kinds.Contains(known.Split(' ')[0])) sketches[file] = known;
             else if (OutputSketch.Compute(Path.Combine(entryDir, file)) is { } sketch) sketches[file] = sketch.ToText();
         }
         string? numerics = ranHere ? NumericsGuard.Current.Environment : sameEntry ? previous!.Numerics : null;

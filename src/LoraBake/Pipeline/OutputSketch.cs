@@ -25,6 +25,9 @@ public sealed record OutputSketch(string Kind, string Structure, long Count, dou
 {
     public const int Dimensions = 16;
 
+    /// <summary>The kinds this version computes; a lock's sketch of another kind is computed again.</summary>
+    public static readonly IReadOnlySet<string> Kinds = new HashSet<string> { "tensors", "pixels", "text-numbers" };
+
     /// <summary>The sketch of a file, or null for kinds whose bytes are compared only as bytes.</summary>
     public static OutputSketch? Compute(string path)
     {
@@ -62,20 +65,22 @@ public sealed record OutputSketch(string Kind, string Structure, long Count, dou
         return builder.Build("pixels", $"{image.Width}x{image.Height}");
     }
 
-    // Numbers in text; data: URIs (embedded images, compared as the PNG outputs they come from) are left out.
+    // Numbers in text. Left out: data: URIs (embedded images, compared as the PNG outputs they come from) and
+    // hex digests (content addresses of other outputs, which are compared themselves).
+    static readonly Regex Digest = new(@"\b(?=[0-9a-f]*[a-f])[0-9a-f]{32,}\b", RegexOptions.CultureInvariant | RegexOptions.Compiled);
     static readonly Regex Number = new(@"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", RegexOptions.CultureInvariant | RegexOptions.Compiled);
     static readonly Regex DataUri = new(@"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
     static OutputSketch Numbers(string path)
     {
-        var text = DataUri.Replace(File.ReadAllText(path), "data:");
+        var text = Digest.Replace(DataUri.Replace(File.ReadAllText(path), "data:"), "<digest>");
         var builder = new Builder();
         var blanked = Number.Replace(text, m =>
         {
             builder.Add(double.Parse(m.Value, NumberStyles.Float, CultureInfo.InvariantCulture));
             return "#";
         });
-        return builder.Build("numbers", blanked);
+        return builder.Build("text-numbers", blanked);
     }
 
     /// <summary>
