@@ -91,8 +91,8 @@ public sealed class NumericsGuard
     }
 
     /// <summary>
-    /// Whether a convolution of this class may run on oneDNN (Guarded route): only when its class passed
-    /// and both channel counts fill whole 16-wide blocks. On a CPU where any class failed, the narrow and
+    /// Whether a convolution of this class may run on oneDNN (Guarded route): only without gradients, when its
+    /// class passed and both channel counts fill whole 16-wide blocks. On a CPU where any class failed, the narrow and
     /// ragged classes were measured racy at shapes a small self-test cannot all cover (docs/cpu-numerics.md),
     /// and their convolutions are cheap, so they always take the unfold formulation there.
     /// </summary>
@@ -101,7 +101,10 @@ public sealed class NumericsGuard
         if (Route == ConvRoute.OneDnn) return true;
         if (Route == ConvRoute.Native || SelfTest is null || !SelfTest.Classes.TryGetValue(cls, out var verdict)) return false;
         if (cls.In is ChannelAlignment.Narrow or ChannelAlignment.Ragged || cls.Out is ChannelAlignment.Narrow or ChannelAlignment.Ragged) return false;
-        return verdict.Forward && (!needsGradient || verdict.Backward);
+        // Training never runs on oneDNN here: a class that passed two quiet runs still gave different epoch files
+        // under load (a kill-and-resume test), and a gradient wrong by a little is a model trained wrong.
+        if (needsGradient) return false;
+        return verdict.Forward;
     }
 
     /// <summary>
