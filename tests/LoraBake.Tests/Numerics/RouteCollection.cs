@@ -1,11 +1,12 @@
 namespace LoraBake.Tests.Numerics;
 
 /// <summary>
-/// Tests that switch the process's convolution route (a process-wide choice) run alone, after the parallel
-/// tests, so no other test runs on a route it did not ask for.
+/// Tests that depend on process-wide torch state run alone, after the parallel tests: those that switch the
+/// convolution route, and those that compare the bytes of two trainings (a network's initial weights come
+/// from torch's global generator, which a test running beside them would advance).
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RouteCollection
 {
-    public const string Name = "convolution routes (run alone)";
+    public const string Name = "process-wide torch state (run alone)";
 }

@@ -16,6 +16,7 @@ namespace LoraBake.Tests.Pipeline;
 /// evaluation) is built once; each case damages one file, reruns the pipeline and compares the lock, output/
 /// and the damaged file with the undamaged build.
 /// </summary>
+[Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixture<StoreIntegrityTests.Build>
 {
     public const string Project = "integrity";

@@ -5,6 +5,7 @@ using LoraBake.Training;
 namespace LoraBake.Tests.Training;
 
 /// <summary>Regularisation images as kohya: balanced to the training samples, weighted by prior_loss_weight, counted in the steps.</summary>
+[Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class RegularizationTests
 {
     static ProcessedIndexImage Img(string path, int repeats, bool reg, int w = 512) => new()

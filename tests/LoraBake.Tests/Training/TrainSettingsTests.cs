@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace LoraBake.Tests.Training;
 
 /// <summary>Training settings that were accepted but did something else, each trained for real on the tiny model.</summary>
+[Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class TrainSettingsTests
 {
     static double MaxUp(string file)

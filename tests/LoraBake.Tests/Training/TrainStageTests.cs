@@ -4,6 +4,7 @@ using LoraBake.Training;
 
 namespace LoraBake.Tests.Training;
 
+[Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class TrainStageTests
 {
     [Fact, Trait("Category", "Slow")]
