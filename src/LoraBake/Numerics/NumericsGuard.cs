@@ -91,10 +91,9 @@ public sealed class NumericsGuard
     }
 
     /// <summary>
-    /// Whether a convolution of this class may run on oneDNN. On the Guarded route: never. On this CPU family
-    /// classes that passed the self-test's quiet runs still gave different results under load (epoch files of
-    /// a kill-and-resume test, a rebuild inside a busy test process), so once any class has failed, no oneDNN
-    /// convolution is trusted; the self-test's per-class verdicts stay in the report as the evidence.
+    /// Whether a convolution of this class may run on oneDNN. On the Guarded route: never. The faults read
+    /// uninitialised memory, so two quiet runs of a class prove little about the next; once any class has
+    /// failed, no oneDNN convolution is trusted. The per-class verdicts stay in the report as the evidence.
     /// </summary>
     public bool TrustsOneDnn(ConvClass cls, bool needsGradient) => Route == ConvRoute.OneDnn;
 
