@@ -26,9 +26,6 @@ public readonly record struct ConvClass(bool PointWise, long Stride, bool Batche
         : channels % 16 == 0 ? ChannelAlignment.Half
         : ChannelAlignment.Ragged;
 
-    public static ConvClass Of(long batch, long inChannels, long outChannels, long kernelH, long kernelW, long stride) =>
-        new(kernelH == 1 && kernelW == 1, stride, batch > 1, Align(inChannels), Align(outChannels));
-
     public override string ToString() =>
         $"{(PointWise ? "1x1" : "kxk")} s{Stride} {(Batched ? "batch>1" : "batch 1")} {In}->{Out}".ToLowerInvariant();
 }

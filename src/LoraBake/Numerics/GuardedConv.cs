@@ -5,8 +5,7 @@ namespace LoraBake.Numerics;
 
 /// <summary>
 /// Every 2-D convolution of the models and adapters goes through here, so the numerics guard decides
-/// how it runs. On the Guarded route a convolution whose shape class failed the self-test is computed
-/// as unfold + matrix multiply: the same sums, with no convolution kernel involved in the forward pass
+/// how it runs. On the Guarded route every convolution is computed as unfold + matrix multiply: the same sums, with no convolution kernel involved in the forward pass
 /// or in its gradients (unfold's backward is fold, the product's is two more products).
 /// </summary>
 public static class GuardedConv
@@ -16,12 +15,7 @@ public static class GuardedConv
         var guard = NumericsGuard.Current;
         if (guard.Route != ConvRoute.Guarded || groups != 1 || input.device_type != DeviceType.CPU || input.dim() != 4)
             return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
-        var cls = ConvClass.Of(input.shape[0], weight.shape[1], weight.shape[0], weight.shape[2], weight.shape[3], Math.Max(stride[0], stride[1]));
-        bool needsGradient = is_grad_enabled() && (input.requires_grad || weight.requires_grad || bias?.requires_grad == true);
-        // The self-test verifies oneDNN's float32 kernels by class; other precisions take the formulation.
-        return input.dtype == ScalarType.Float32 && guard.TrustsOneDnn(cls, needsGradient)
-            ? nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)
-            : Unfolded(input, weight, bias, stride, padding, dilation);
+        return Unfolded(input, weight, bias, stride, padding, dilation);
     }
 
     /// <summary>The convolution as im2col (unfold) and one batched matrix product.</summary>

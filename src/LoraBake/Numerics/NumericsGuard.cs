@@ -90,12 +90,6 @@ public sealed class NumericsGuard
         return guard;
     }
 
-    /// <summary>
-    /// Whether a convolution of this class may run on oneDNN. On the Guarded route: never. The faults read
-    /// uninitialised memory, so two quiet runs of a class prove little about the next; once any class has
-    /// failed, no oneDNN convolution is trusted. The per-class verdicts stay in the report as the evidence.
-    /// </summary>
-    public bool TrustsOneDnn(ConvClass cls, bool needsGradient) => Route == ConvRoute.OneDnn;
 
     /// <summary>
     /// What decides float results bit for bit, as lorabake.lock records it: LibTorch, the CPU's kernel family,
