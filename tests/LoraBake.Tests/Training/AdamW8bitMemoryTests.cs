@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace LoraBake.Tests.Training;
 
 /// <summary>AdamW8bit's point is memory: its state for a full-size SD 1.5 LoRA against 32-bit AdamW's.</summary>
+[Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class AdamW8bitMemoryTests(ITestOutputHelper output)
 {
     [Fact, Trait("Category", "Slow")]
