@@ -23,6 +23,9 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
     public int InChannels { get; }
     public int OutChannels { get; }
 
+    /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
+    public bool GradientCheckpointing { get; set; }
+
     public ResnetBlock2D(int inChannels, int outChannels, int tembChannels, int groups, double eps,
         Device? device = null, ScalarType? dtype = null) : base(nameof(ResnetBlock2D))
     {
@@ -39,7 +42,11 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input, Tensor temb)
+    public override Tensor forward(Tensor input, Tensor temb) => GradientCheckpointing
+        ? GradientCheckpoint.Run(x => Compute(x[0], x[1]), input, temb)
+        : Compute(input, temb);
+
+    private Tensor Compute(Tensor input, Tensor temb)
     {
         using var scope = NewDisposeScope();
         var h = conv1.call(nn.functional.silu(norm1.call(input)));

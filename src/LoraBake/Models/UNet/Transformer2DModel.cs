@@ -29,7 +29,14 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor hidden, Tensor context)
+    /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
+    public bool GradientCheckpointing { get; set; }
+
+    public override Tensor forward(Tensor hidden, Tensor context) => GradientCheckpointing
+        ? GradientCheckpoint.Run(x => Compute(x[0], x[1]), hidden, context)
+        : Compute(hidden, context);
+
+    private Tensor Compute(Tensor hidden, Tensor context)
     {
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], height = hidden.shape[2], width = hidden.shape[3];

@@ -79,6 +79,23 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         RegisterComponents();
     }
 
+    /// <summary>
+    /// kohya's <c>gradient_checkpointing</c>: every resnet and transformer block recomputes its forward in backward
+    /// instead of keeping its activations (less memory, about one more forward of time).
+    /// </summary>
+    public bool GradientCheckpointing
+    {
+        get => modules().OfType<ResnetBlock2D>().Any(r => r.GradientCheckpointing);
+        set
+        {
+            foreach (var m in modules())
+            {
+                if (m is ResnetBlock2D resnet) resnet.GradientCheckpointing = value;
+                else if (m is Transformer2DModel transformer) transformer.GradientCheckpointing = value;
+            }
+        }
+    }
+
     /// <summary>The dtype the model computes in: that of its weights.</summary>
     public ScalarType Dtype => conv_in.weight!.dtype;
 
