@@ -22,7 +22,7 @@ app.Configure(config =>
     config.AddCommand<LockDiffCommand>("lock-diff");
     config.AddCommand<SummaryCommand>("summary");
     config.AddBranch("store", store => { store.AddCommand<StoreVerifyCommand>("verify"); store.AddCommand<StoreGcCommand>("gc"); });
-    config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); bench.AddCommand<BenchCellCommand>("cell"); });
+    config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); bench.AddCommand<BenchCellCommand>("cell"); bench.AddCommand<BenchTrainStepCommand>("train-step"); });
     config.AddCommand<GenerateCommand>("generate");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

@@ -26,7 +26,7 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         public int Runs { get; init; } = 3;
 
         [CommandOption("--train")]
-        [Description("Also time one LoRA training step at 512 px (fp32 and bf16 frozen weights).")]
+        [Description("Also time one LoRA training step at 512 px per setting (mixed_precision fp32/bf16 × gradient_checkpointing), each in its own process.")]
         public bool Train { get; init; }
     }
 
@@ -41,9 +41,27 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         foreach (var line in ModelBenchmark.Unet(unet, 64, [1, 2], [ScalarType.Float32, ScalarType.BFloat16], settings.Runs)) Print(line);
         foreach (var line in ModelBenchmark.TextAndVae(text, vae, 512, settings.Runs)) Print(line);
         if (settings.Train)
-            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
-                foreach (var line in ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs)) Print(line);
+        {
+            // One process per setting: peak RSS is a process-wide high-water mark.
+            foreach (var precision in new[] { "fp32", "bf16" })
+                foreach (var checkpointing in new[] { false, true })
+                    RunChild(["bench", "train-step", "--size", settings.Size, "--mixed-precision", precision, "--runs", "1",
+                              .. checkpointing ? new[] { "--gradient-checkpointing" } : []]);
+        }
         return 0;
+    }
+
+    /// <summary>Runs this CLI again with <paramref name="args"/>, its output passed through; a failure fails the bench.</summary>
+    static void RunChild(string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
+        if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("lorabake", StringComparison.OrdinalIgnoreCase))
+            start.ArgumentList.Add(entry);                  // run as `dotnet lorabake.dll`
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var child = System.Diagnostics.Process.Start(start)!;
+        child.WaitForExit();
+        if (child.ExitCode != 0) throw new InvalidOperationException($"lorabake {string.Join(' ', args)} failed with exit code {child.ExitCode}");
     }
 
     static void Print(ModelBenchmark.Line line)

@@ -61,7 +61,8 @@ public static class GradientCheckpoint
             {
                 var inputs = saved.Select((t, i) => t.detach().requires_grad_(needsGrad[i])).ToArray();
                 var output = compute(inputs);
-                autograd.backward(output, gradOutput);
+                // A block with no adapter inside and no input that needs a gradient has nothing to give.
+                if (output.requires_grad) autograd.backward(output, gradOutput);
                 foreach (var input in inputs) grads.Add(input.requires_grad ? input.grad?.MoveToOuterDisposeScope()! : null!);
             }
             return grads;

@@ -84,12 +84,20 @@ public static class ModelBenchmark
         yield return new Line($"VAE decode {imageSize / 8}x{imageSize / 8} latents", Time(() => { using (no_grad()) ae.Decode(z).Dispose(); }, runs), "fp32");
     }
 
-    /// <summary>One LoRA training step on the UNet (text encoder frozen): forward, L2 loss, backward, AdamW.</summary>
-    public static IEnumerable<Line> TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, int dim = 16)
+    /// <summary>One timed training step: median seconds, the process's peak RSS, and the step's useful work.</summary>
+    public sealed record StepResult(double Seconds, double PeakRssGb, double Gflop, int Modules);
+
+    /// <summary>
+    /// One LoRA training step on the UNet (text encoder frozen): forward, L2 loss, backward, AdamW, with the frozen
+    /// weights in <paramref name="frozen"/> and, optionally, gradient checkpointing. Peak RSS is the whole process's,
+    /// so run one setting per process to compare settings.
+    /// </summary>
+    public static StepResult TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, bool gradientCheckpointing = false, int dim = 16)
     {
         torch.manual_seed(0);
         using var unet = new UNet2DConditionModel(config);
         unet.to(frozen);
+        unet.GradientCheckpointing = gradientCheckpointing;
         using var network = LoraNetwork.Create(unet, null, NetworkType.LoRA, dim, dim / 2.0);
         var groups = network.ParamGroups(1e-4, null, 1e-4);
         using var optimizer = new AdamWOptimizer(groups);
@@ -97,7 +105,6 @@ public static class ModelBenchmark
         var t = full([1], 500L, ScalarType.Int64);
         var c = randn([1, 77, config.CrossAttentionDim]);
         var eps = randn([1, config.InChannels, latent, latent]);
-        long before = Environment.WorkingSet;
         double s = Time(() =>
         {
             using var scope = NewDisposeScope();
@@ -106,9 +113,11 @@ public static class ModelBenchmark
             optimizer.Step();
             optimizer.ZeroGrad();
         }, runs);
-        yield return new Line($"LoRA train step {latent * 8}px batch 1, frozen {frozen}", s,
-            $"{network.Modules.Count} modules; process RSS {Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:0.0} GB peak (before: {before / 1e9:0.0} GB)");
+        // Useful work: the forward, and a backward to the inputs of about the same size (the frozen weights need no
+        // gradient); the adapters' own work is small next to it. Recomputation is not counted: it is overhead.
+        double gflop = 2 * 2.0 * UNetFlops.MultiplyAdds(config, latent, latent, 77) / 1e9;
+        int modules = network.Modules.Count;
         network.Remove();
+        return new StepResult(s, Process.GetCurrentProcess().PeakWorkingSet64 / 1e9, gflop, modules);
     }
-
 }

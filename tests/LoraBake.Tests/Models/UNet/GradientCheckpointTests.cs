@@ -47,6 +47,19 @@ public class GradientCheckpointTests
     }
 
     [Fact]
+    public void Blocks_with_nothing_to_train_before_the_first_adapter_are_passed_over()
+    {
+        // Plain LoRA targets only transformer layers: the first resnet's inputs and weights need no gradient.
+        using var unet = TinyAUNet.Load();
+        using var net = LoraNetwork.Create(unet, null, NetworkType.LoRA, dim: 4, alpha: 2);
+        unet.GradientCheckpointing = true;
+        var input = TinyAUNet.LoadGolden();
+        using var pred = unet.forward(input["sample"], input["timesteps"], input["encoder_hidden_states"]);
+        pred.square().mean().backward();
+        Assert.All(net.named_parameters(), p => Assert.NotNull(p.parameter.grad));
+    }
+
+    [Fact]
     public void Without_gradients_a_checkpointed_unet_runs_plainly()
     {
         using var unet = TinyAUNet.Load();

@@ -1,0 +1,65 @@
+using System.ComponentModel;
+using System.Globalization;
+using LoraBake.Models;
+using LoraBake.Models.UNet;
+using LoraBake.Numerics;
+using LoraBake.Training;
+using Spectre.Console.Cli;
+using static TorchSharp.torch;
+
+namespace LoraBake.Cli.Commands;
+
+/// <summary>
+/// `lorabake bench train-step`: one LoRA training step in one training setting, in a process of its own so that the
+/// peak RSS it prints is that setting's. `bench model --train` runs it once per setting.
+/// </summary>
+[Description("Time one LoRA training step at 512 px in one setting (mixed_precision, gradient_checkpointing); prints one comparable line.")]
+public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--size <NAME>")]
+        [Description("sd15 (full size) or tiny (the built-in demo model).")]
+        [DefaultValue("sd15")]
+        public string Size { get; init; } = "sd15";
+
+        [CommandOption("--mixed-precision <DTYPE>")]
+        [Description("fp32 or bf16: the dtype of the frozen weights and of the step's math.")]
+        [DefaultValue("fp32")]
+        public string MixedPrecision { get; init; } = "fp32";
+
+        [CommandOption("--gradient-checkpointing")]
+        public bool GradientCheckpointing { get; init; }
+
+        [CommandOption("--runs <N>")]
+        [DefaultValue(1)]
+        public int Runs { get; init; } = 1;
+
+        public override Spectre.Console.ValidationResult Validate() =>
+            MixedPrecision is "fp32" or "bf16" ? base.Validate()
+                : Spectre.Console.ValidationResult.Error($"--mixed-precision {MixedPrecision}: use fp32 or bf16.");
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var dtype = settings.MixedPrecision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var setting = Setting(settings.MixedPrecision, settings.GradientCheckpointing);
+        if (dtype == ScalarType.BFloat16 && !NumericsGuard.Current.Bf16Usable)
+        {
+            Console.WriteLine($"{settings.Size} train step ({setting}): not run, bf16 is refused on this CPU (see `lorabake doctor`)");
+            return 0;
+        }
+        bool full = settings.Size == "sd15";
+        var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
+        double matmul = ModelBenchmark.MatmulGflops(dtype: dtype);
+        var step = ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs, settings.GradientCheckpointing);
+        double ratio = step.Gflop / step.Seconds / matmul;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{settings.Size} train step ({setting}): {step.Seconds:0.00} s, step/matmul {ratio:0.00}, peak RSS {step.PeakRssGb:0.0} GB" +
+            $"   [{step.Gflop / step.Seconds:0.0} of {matmul:0.0} GFLOP/s; {step.Modules} LoRA modules; {NumericsGuard.Current.Summary}]"));
+        return 0;
+    }
+
+    internal static string Setting(string mixedPrecision, bool gradientCheckpointing) =>
+        $"mixed_precision={mixedPrecision}, gradient_checkpointing={(gradientCheckpointing ? "true" : "false")}";
+}
