@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using LoraBake.Numerics;
+using LoraBake.Training;
 using LoraBake.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -56,6 +57,7 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         if (guard.SelfTest is null) table.AddRow("numerics self-test", "not run (route forced)");
         table.AddRow("convolution route", Markup.Escape(ConvRoutes.Name(guard.Route) + (guard.Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})" : " (chosen by the self-test)")));
         table.AddRow("bfloat16", guard.Bf16Usable ? "usable" : "refused: wrong results on this CPU");
+        table.AddRow("mixed_precision: auto", Markup.Escape(AutoPrecision.Current.Summary));
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(guard.Summary);
         return 0;

@@ -36,6 +36,8 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .AddCanonical("training", EpochSettings(t))
             .AddCanonical("network", context.Recipe.Network)
             .Add("torch", TorchSharp.torch.__version__);
+        // auto resolves per machine, and the two dtypes train different weights.
+        if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Current.Name);
         if (TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
         if (t.ContinueFromLora is { } lora)
@@ -83,6 +85,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
 
         context.Log($"{Name}: {NumericsGuard.Current.Summary}");
+        if (recipe.Training.MixedPrecision == "auto") context.Log($"{Name}: {AutoPrecision.Current.Summary}");
         context.Log($"{Name}: loading {model.Source} ({model.FileName})");
         var dtype = FrozenDtype(recipe.Training.MixedPrecision);
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
@@ -103,11 +106,12 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             Evaluation.EpochPreview.Render(context, index, output.Directory, Epoch, totalEpochs);
     }
 
-    /// <summary>The dtype the frozen base weights are held in. auto = fp32 on CPU (see the training note's bf16 measurement).</summary>
+    /// <summary>The dtype the frozen base weights are held in; auto is decided per machine (<see cref="AutoPrecision"/>).</summary>
     public static ScalarType FrozenDtype(string mixedPrecision) => mixedPrecision switch
     {
         "bf16" => ScalarType.BFloat16,
         "fp16" => ScalarType.Float16,
-        _ => ScalarType.Float32,
+        "fp32" => ScalarType.Float32,
+        _ => AutoPrecision.Current.Dtype,
     };
 }

@@ -162,7 +162,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
 
     /// <summary>
     /// ss_mixed_precision in kohya's words (accelerate's no / fp16 / bf16): the dtype the frozen model computes
-    /// in. auto holds it in fp32 on CPU (TrainEpochStage.FrozenDtype), which kohya calls "no".
+    /// in. auto is decided per machine (AutoPrecision); fp32 is what kohya calls "no".
     /// </summary>
     public static string KohyaMixedPrecision(string mixedPrecision) => TrainEpochStage.FrozenDtype(mixedPrecision) switch
     {

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LoraBake.Models.UNet;
+using LoraBake.Numerics;
+using static TorchSharp.torch;
+
+namespace LoraBake.Training;
+
+/// <summary>
+/// What <c>mixed_precision: auto</c> means on this machine: bf16 frozen weights when the numerics guard found bf16
+/// right here (on its convolution route) and a short measurement finds it clearly faster, else fp32. Which one is
+/// faster differs by CPU (AVX-512 BF16 CPUs run bf16 matmuls ~5× faster; others run it slower than fp32), and
+/// which one is right differs by CPU too, so neither is fixed. The measurement runs one resnet and one
+/// transformer block of SD1's first level (forward and input gradients) in each dtype and is cached per machine
+/// next to the numerics self-test; delete the file to measure again.
+/// </summary>
+public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double Bf16Seconds, string Reason, bool FromCache)
+{
+    /// <summary>bf16 must save at least this share of the time to be chosen: a near tie is not worth its rounding.</summary>
+    const double RequiredSpeedup = 1.25;
+    const int ProbeVersion = 1;
+
+    static readonly object Gate = new();
+    static AutoPrecision? current;
+
+    public static AutoPrecision Current
+    {
+        get
+        {
+            lock (Gate) return current ??= Decide();
+        }
+    }
+
+    public string Name => Dtype == ScalarType.BFloat16 ? "bf16" : "fp32";
+
+    /// <summary>One line for doctor, plan and stage logs.</summary>
+    public string Summary => $"mixed_precision auto = {Name} ({Reason}{(FromCache ? "; cached for this machine" : "")})";
+
+    static AutoPrecision Decide()
+    {
+        var guard = NumericsGuard.Current;
+        if (!guard.Bf16Usable) return new(ScalarType.Float32, 0, 0, "bf16 is wrong on this CPU", false);
+        string key = $"{SelfTestCache.MachineKey()} | route {ConvRoutes.Name(guard.Route)} | precision probe v{ProbeVersion}";
+        string path = Path.Combine(SelfTestCache.Directory,
+            "precision-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16] + ".json");
+        try
+        {
+            if (File.Exists(path) && JsonSerializer.Deserialize<Stored>(File.ReadAllText(path)) is { } s && s.Machine == key)
+                return Choose(s.Fp32Seconds, s.Bf16Seconds, fromCache: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            // A damaged cache is the same as none.
+        }
+        double fp32 = Measure(ScalarType.Float32), bf16 = Measure(ScalarType.BFloat16);
+        try
+        {
+            Directory.CreateDirectory(SelfTestCache.Directory);
+            var temp = path + "." + Environment.ProcessId + ".tmp";
+            File.WriteAllText(temp, JsonSerializer.Serialize(new Stored(fp32, bf16, key)));
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Read-only cache folder: measure again next time.
+        }
+        return Choose(fp32, bf16, fromCache: false);
+    }
+
+    sealed record Stored(double Fp32Seconds, double Bf16Seconds, string Machine);
+
+    static AutoPrecision Choose(double fp32, double bf16, bool fromCache)
+    {
+        string measured = string.Create(CultureInfo.InvariantCulture, $"probe step fp32 {fp32 * 1000:0} ms, bf16 {bf16 * 1000:0} ms");
+        return bf16 * RequiredSpeedup <= fp32
+            ? new(ScalarType.BFloat16, fp32, bf16, $"bf16 is right here and faster: {measured}", fromCache)
+            : new(ScalarType.Float32, fp32, bf16, $"bf16 is not clearly faster here: {measured}", fromCache);
+    }
+
+    /// <summary>Median seconds of forward + input gradient through SD1's level-1 resnet and transformer at 32×32.</summary>
+    static double Measure(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new TorchSharp.torch.Generator(0);
+        using var resnet = new ResnetBlock2D(320, 320, 1280, 32, 1e-5, dtype: dtype);
+        using var attention = new Transformer2DModel(8, 40, 320, 1, 768, 32, dtype: dtype);
+        foreach (var p in resnet.parameters().Concat(attention.parameters())) p.requires_grad = false;
+        var x = randn([1, 320, 32, 32], generator: generator).to(dtype);
+        var temb = randn([1, 1280], generator: generator).to(dtype);
+        var context = randn([1, 77, 768], generator: generator).to(dtype);
+        var times = new List<double>();
+        for (int run = 0; run < 4; run++)
+        {
+            using var step = NewDisposeScope();
+            var input = x.detach().requires_grad_(true);
+            var sw = Stopwatch.StartNew();
+            attention.call(resnet.call(input, temb), context).to(ScalarType.Float32).square().mean().backward();
+            if (run > 0) times.Add(sw.Elapsed.TotalSeconds);      // the first run warms the kernels up
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}
