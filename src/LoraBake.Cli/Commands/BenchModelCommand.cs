@@ -5,6 +5,7 @@ using LoraBake.Models.Text;
 using LoraBake.Models.UNet;
 using LoraBake.Models.Vae;
 using LoraBake.Training;
+using Spectre.Console;
 using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
@@ -25,6 +26,10 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         [DefaultValue(3)]
         public int Runs { get; init; } = 3;
 
+        [CommandOption("--profile")]
+        [Description("Only profile one training step: forward and backward seconds of every resnet and transformer block.")]
+        public bool Profile { get; init; }
+
         [CommandOption("--train")]
         [Description("Also time one LoRA training step at 512 px per setting (mixed_precision fp32/bf16 × gradient_checkpointing), each in its own process.")]
         public bool Train { get; init; }
@@ -36,6 +41,7 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
         var text = full ? ClipTextConfig.Sd1 : new ClipTextConfig(VocabSize: 1340, HiddenSize: 64, NumHiddenLayers: 3, NumAttentionHeads: 4, IntermediateSize: 128);
         var vae = full ? VaeConfig.Sd1 : TinySd1.VaeConfig;
+        if (settings.Profile) return Profile(unet, full ? "sd15" : "tiny");
         Print(new ModelBenchmark.Line("matmul 2048x2048 fp32", 0, $"{ModelBenchmark.MatmulGflops():0.0} GFLOP/s"));
         Print(new ModelBenchmark.Line("matmul 2048x2048 bf16", 0, $"{ModelBenchmark.MatmulGflops(dtype: ScalarType.BFloat16):0.0} GFLOP/s"));
         foreach (var line in ModelBenchmark.Unet(unet, 64, [1, 2], [ScalarType.Float32, ScalarType.BFloat16], settings.Runs)) Print(line);
@@ -48,6 +54,25 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
                     RunChild(["bench", "train-step", "--size", settings.Size, "--mixed-precision", precision, "--runs", "1",
                               .. checkpointing ? new[] { "--gradient-checkpointing" } : []]);
         }
+        return 0;
+    }
+
+    /// <summary>The per-block table of one fp32 training step (the step whose work the bench's ratio counts).</summary>
+    static int Profile(UNetConfig unet, string size)
+    {
+        var (rows, step, forward) = ModelBenchmark.ProfileStep(unet, 64, ScalarType.Float32);
+        var table = new Table().AddColumn("block").AddColumn("forward s").AddColumn("backward s").AddColumn("share of step");
+        static string S(double s) => double.IsNaN(s) ? "—" : s.ToString("0.000", CultureInfo.InvariantCulture);
+        foreach (var r in rows)
+            table.AddRow(r.Block, S(r.Forward), S(r.Backward),
+                ((r.Forward + (double.IsNaN(r.Backward) ? 0 : r.Backward)) / step).ToString("0.0%", CultureInfo.InvariantCulture));
+        double blocks = rows.Sum(r => r.Forward + (double.IsNaN(r.Backward) ? 0 : r.Backward));
+        table.AddRow("[italic]rest (conv_in/out, samplers, time embedding, loss, optimizer, unmarked backward)[/]", "", "",
+            ((step - blocks) / step).ToString("0.0%", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{size} profiled train step (mixed_precision=fp32): {step:0.00} s, forward {forward:0.00} s, backward+optimizer {step - forward:0.00} s"));
+        Console.WriteLine("— : no gradient reached the block's input (nothing trainable before it), so its backward end is not marked.");
         return 0;
     }
 

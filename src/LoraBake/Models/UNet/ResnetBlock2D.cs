@@ -42,9 +42,9 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input, Tensor temb) => GradientCheckpointing
-        ? GradientCheckpoint.Run(x => Compute(x[0], x[1]), input, temb)
-        : Compute(input, temb);
+    public override Tensor forward(Tensor input, Tensor temb) => BlockProfiler.Run(this, input, x => GradientCheckpointing
+        ? GradientCheckpoint.Run(a => Compute(a[0], a[1]), x, temb)
+        : Compute(x, temb));
 
     private Tensor Compute(Tensor input, Tensor temb)
     {

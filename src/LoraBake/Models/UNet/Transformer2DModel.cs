@@ -32,9 +32,9 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Recompute this block in backward instead of keeping its activations (<see cref="GradientCheckpoint"/>).</summary>
     public bool GradientCheckpointing { get; set; }
 
-    public override Tensor forward(Tensor hidden, Tensor context) => GradientCheckpointing
-        ? GradientCheckpoint.Run(x => Compute(x[0], x[1]), hidden, context)
-        : Compute(hidden, context);
+    public override Tensor forward(Tensor hidden, Tensor context) => BlockProfiler.Run(this, hidden, x => GradientCheckpointing
+        ? GradientCheckpoint.Run(a => Compute(a[0], a[1]), x, context)
+        : Compute(x, context));
 
     private Tensor Compute(Tensor hidden, Tensor context)
     {
