@@ -10,5 +10,5 @@ dotnet tool restore | Out-Null
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet "-clp:NoSummary;ErrorsOnly"
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-dotnet cake build/build.cake @args
+dotnet cake build.cake @args
 exit $LASTEXITCODE
