@@ -11,8 +11,9 @@ namespace LoraBake.Recipes;
 /// </summary>
 internal static class RecipeRules
 {
+    /// <summary>The schedulers Training implements, by kohya's names, sorted.</summary>
     public static readonly string[] Schedulers =
-        ["constant", "constant_with_warmup", "cosine", "cosine_with_restarts", "linear", "polynomial"];
+        [.. Enum.GetValues<Training.LrSchedulerType>().Select(Training.LrSchedule.Name).Order(StringComparer.Ordinal)];
     public static string[] Optimizers => Training.OptimizerFactory.Names;
     /// <summary>Offered by the colab's optimizer cell but not implemented here.</summary>
     public static readonly string[] UnsupportedOptimizers = ["SGDNesterov8bit", "Lion8bit", "PagedAdamW8bit"];

@@ -55,7 +55,7 @@ public class NightlyWorkflowTests
     {
         var text = WorkflowText;
         var cake = File.ReadAllText(Path.Combine(Root, "build.cake"));
-        var tasks = Regex.Matches(cake, "Task\\(\"([^\"]+)\"\\)").Select(m => m.Groups[1].Value).ToHashSet();
+        var tasks = Regex.Matches(cake, "(?:Task|PipelineTarget)\\(\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToHashSet();
         var targets = Regex.Matches(text, @"\./build\.sh\s+--target=(\w+)").Select(m => m.Groups[1].Value).ToList();
         Assert.NotEmpty(targets);
         foreach (var t in targets) Assert.True(tasks.Contains(t), $"the workflow runs ./build.sh --target={t}, but build.cake has no Task(\"{t}\")");
