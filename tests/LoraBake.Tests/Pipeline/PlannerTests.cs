@@ -46,6 +46,7 @@ public class PlannerTests
 
         var forced = planner.Build("p", TestCatalog.Recipe(), ["process"]);
         Assert.Equal((StageStatus.Fresh, StageStatus.Stale, "forced"), (forced.Stages[0].Status, forced.Stages[1].Status, forced.Stages[1].Reason));
+        Assert.Equal((false, true), (forced.Stages[0].Forced, forced.Stages[1].Forced));
         var unknown = planner.Build("p", TestCatalog.Recipe(), ["Bake"]);
         Assert.Contains("--force=Bake: no stage of that name", unknown.Warnings.Single());
         Assert.All(planner.Build("p", TestCatalog.Recipe(), ["all"]).Stages.Take(2), s => Assert.Equal("forced", s.Reason));
