@@ -24,5 +24,5 @@ if (-not (Test-Path -LiteralPath (Join-Path $out 'lorabake.dll')) -or $previous 
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
     Set-Content -LiteralPath $stampFile -Value $stamp
 }
-dotnet cake build/build.cake @args
+dotnet cake build.cake @args
 exit $LASTEXITCODE

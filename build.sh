@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # LoraBake bootstrapper: restore the pinned Cake tool, build the lorabake CLI once (Release), then run
-# build/build.cake with every argument passed through, e.g. ./build.sh --target=Train --project=demo
+# build.cake with every argument passed through, e.g. ./build.sh --target=Train --project=demo
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -21,4 +21,4 @@ if [ ! -f "$out/lorabake.dll" ] || [ "$(cat "$stamp_file" 2>/dev/null)" != "$sta
   dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet "-clp:NoSummary;ErrorsOnly"
   echo "$stamp" > "$stamp_file"
 fi
-exec dotnet cake build/build.cake "$@"
+exec dotnet cake build.cake "$@"

@@ -1,7 +1,7 @@
 using LoraBake.Cli.Commands;
 using Spectre.Console.Cli;
 
-// `lorabake`: one subcommand per pipeline stage, plus the tools around it. build/build.cake runs these
+// `lorabake`: one subcommand per pipeline stage, plus the tools around it. build.cake runs these
 // as separate processes; each can also be run by hand (dotnet run --project src/LoraBake.Cli -c Release -- ARGS).
 var app = new CommandApp();
 app.Configure(config =>
@@ -21,6 +21,7 @@ app.Configure(config =>
     config.AddCommand<VerifyCommand>("verify");
     config.AddCommand<LockDiffCommand>("lock-diff");
     config.AddCommand<SummaryCommand>("summary");
+    config.AddCommand<SchemaCommand>("schema");
     config.AddBranch("store", store => { store.AddCommand<StoreVerifyCommand>("verify"); store.AddCommand<StoreGcCommand>("gc"); });
     config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); bench.AddCommand<BenchCellCommand>("cell"); bench.AddCommand<BenchTrainStepCommand>("train-step"); });
     config.AddCommand<GenerateCommand>("generate");

@@ -11,7 +11,7 @@ namespace LoraBake.Cli.Commands;
 /// (what the Cake tasks do, without Cake). With "all", every project under projects/, one after another; a
 /// failed project is reported and the others still build; the exit code is 1 when any failed.
 /// </summary>
-[Description("Build a project's target (Download, Process, Train, Evaluate, Nightly = Evaluate if available, else Train); --project all builds every project and reports failures at the end.")]
+[Description("Build a project's target (Download, Process, Train, Evaluate, Nightly = Evaluate); --project all builds every project and reports failures at the end.")]
 public sealed class BuildCommand : Command<BuildCommand.Settings>
 {
     public sealed class Settings : CommandSettings

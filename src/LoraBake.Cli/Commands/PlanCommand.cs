@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 namespace LoraBake.Cli.Commands;
 
 /// <summary>`lorabake plan --project NAME [--json]`: every stage, fresh or stale and why. Runs and writes nothing.</summary>
-[Description("Show what a build of the project would run, and why: each stage fresh, stale (with the input that changed) or not available yet.")]
+[Description("Show what a build of the project would run, and why: each stage fresh or stale (with the input that changed).")]
 public sealed class PlanCommand : Command<PlanCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -18,7 +18,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         public string Project { get; init; } = "";
 
         [CommandOption("--json")]
-        [Description("Print the plan as JSON (what build/build.cake reads).")]
+        [Description("Print the plan as JSON (what build.cake reads).")]
         public bool Json { get; init; }
 
         [CommandOption("--force <STAGE>")]
@@ -44,7 +44,10 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                 stages = plan.Stages.Select(s => new
                 {
                     name = s.Name,
+                    slot = s.Slot,
+                    epoch = (s.Stage as LoraBake.Training.TrainEpochStage)?.Epoch,
                     status = s.Status.ToString().ToLowerInvariant(),
+                    forced = s.Forced,
                     reason = s.Reason,
                     fingerprint = s.Fingerprint?.Hash,
                     depends_on = s.DependsOn,
@@ -70,12 +73,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         var table = new Table().AddColumn("stage").AddColumn("status").AddColumn("why").AddColumn("fingerprint");
         foreach (var s in plan.Stages)
         {
-            var status = s.Status switch
-            {
-                StageStatus.Fresh => "[green]fresh[/]",
-                StageStatus.Stale => "[yellow]stale[/]",
-                _ => "[grey]unavailable[/]",
-            };
+            var status = s.Status == StageStatus.Fresh ? "[green]fresh[/]" : "[yellow]stale[/]";
             table.AddRow(Markup.Escape(s.Name), status, Markup.Escape(s.Reason), s.Fingerprint?.Hash[..12] ?? "-");
         }
         AnsiConsole.MarkupLine($"Plan for project [bold]{Markup.Escape(plan.Project)}[/] ({Markup.Escape(RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath))}):");

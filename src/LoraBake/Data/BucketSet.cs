@@ -19,7 +19,7 @@ public readonly record struct Size2(int Width, int Height)
 
 /// <summary>
 /// Aspect-ratio buckets exactly as kohya's BucketManager and model_util.make_bucket_resolutions
-/// (trainer-spec §2.7): the same set, the same nearest-aspect choice (first on ties, in sorted order),
+/// (docs/kohya-compatibility.md, "Buckets"): the same set, the same nearest-aspect choice (first on ties, in sorted order),
 /// the same cover scaling with int(x + 0.5) rounding and the same centred crop ((excess) // 2).
 /// </summary>
 public sealed class BucketSet

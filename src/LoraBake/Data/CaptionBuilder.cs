@@ -14,7 +14,7 @@ public sealed record CaptionSettings(
     long Seed = 42);
 
 /// <summary>
-/// The caption a training step sees, kohya's process_caption order (trainer-spec §2.5): whole-caption dropout,
+/// The caption a training step sees, kohya's process_caption order (docs/kohya-compatibility.md, "Captions"): whole-caption dropout,
 /// then the first keep_tokens tags fixed, the rest shuffled and tag-dropped, joined with ", ". Every random
 /// choice comes from a <see cref="DeterministicRng"/> keyed by (seed, epoch, sample index), so a resumed or
 /// re-run epoch sees exactly the same captions.

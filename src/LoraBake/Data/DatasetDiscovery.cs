@@ -16,7 +16,7 @@ namespace LoraBake.Data;
 /// </summary>
 public static partial class DatasetDiscovery
 {
-    /// <summary>The image types the colab accepts (trainer-spec §1.5), compared case-insensitively.</summary>
+    /// <summary>The image types the colab accepts (docs/kohya-compatibility.md, "Step arithmetic"), compared case-insensitively.</summary>
     public static readonly IReadOnlySet<string> ImageExtensions =
         new HashSet<string>([".png", ".jpg", ".jpeg", ".webp", ".bmp"], StringComparer.OrdinalIgnoreCase);
 

@@ -23,7 +23,7 @@ public sealed record DatasetImageReport
     public string? Sha256 { get; init; }
 }
 
-/// <summary>kohya's real epoch length beside the colab's estimate (trainer-spec §1.5, §2.9).</summary>
+/// <summary>kohya's real epoch length beside the colab's estimate (docs/kohya-compatibility.md, "Step arithmetic").</summary>
 public sealed record StepsPerEpoch
 {
     public required int BatchSize { get; init; }

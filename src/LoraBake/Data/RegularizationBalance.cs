@@ -1,7 +1,7 @@
 namespace LoraBake.Data;
 
 /// <summary>
-/// kohya's balancing of regularisation images (sd-scripts DreamBoothDataset, trainer-spec §2.9): training images
+/// kohya's balancing of regularisation images (sd-scripts DreamBoothDataset; docs/kohya-compatibility.md, "Step arithmetic"): training images
 /// enter an epoch `repeats` times; reg images are registered in order with their subset's repeats until they
 /// reach the training images × repeats, then one more repeat each, round-robin, until the two are equal. Reg
 /// images beyond that point are not used. No training images means no reg images.

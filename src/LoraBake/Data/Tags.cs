@@ -3,7 +3,7 @@ using System.Text;
 namespace LoraBake.Data;
 
 /// <summary>
-/// Caption files as kohya reads them (trainer-spec §2.5): UTF-8 with or without BOM, CRLF or LF, only the
+/// Caption files as kohya reads them (docs/kohya-compatibility.md, "Captions"): UTF-8 with or without BOM, CRLF or LF, only the
 /// first line used; then split into booru tags on ",", trimmed, empties dropped and exact duplicates dropped
 /// (first kept) so that a repeated tag is neither trained twice nor counted twice in tag frequency.
 /// </summary>

@@ -197,7 +197,7 @@ public static class ReportHtml
             h.Append($"<details><summary>cell {c.Cell.X},{c.Cell.Y},{c.Cell.Z} — {EpochText(c.Cell)}"
                 + $"{(c.Cell.IsBaseline ? "" : ", weight " + Num(c.Cell.Weight))}</summary>\n<pre>");
             foreach (var r in c.Cell.Renders())
-                h.Append(Escape(GenerateCommand.For(name, model, r, $"cell-{c.Cell.X}-{c.Cell.Y}-{c.Cell.Z}-seed{r.Seed}.png"))).Append('\n');
+                h.Append(Escape(GenerateCommandLine.For(name, model, r, $"cell-{c.Cell.X}-{c.Cell.Y}-{c.Cell.Z}-seed{r.Seed}.png"))).Append('\n');
             h.Append("</pre></details>\n");
         }
         h.Append("</section>\n");

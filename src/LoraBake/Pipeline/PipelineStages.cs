@@ -4,15 +4,14 @@ using LoraBake.Recipes;
 namespace LoraBake.Pipeline;
 
 /// <summary>
-/// The stages this build of LoraBake has, one Register line per slot. A slot without a line is planned as
-/// "not available yet". Stages live in their own folders (Pipeline/Download, Data/, Training/, Evaluation/).
+/// The stages of LoraBake, one Register line per slot. Stages live in their own folders (Pipeline/Download, Data/, Training/, Evaluation/).
 /// </summary>
 public static class PipelineStages
 {
     public static StageCatalog CreateCatalog()
     {
         BuiltinModels.Register(LoraBake.Models.TinySd1.Name, LoraBake.Models.TinySd1.Write, LoraBake.Models.TinySd1.Version);
-        var catalog = new StageCatalog { EpochCount = EpochCount };
+        var catalog = new StageCatalog();
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
         catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0));

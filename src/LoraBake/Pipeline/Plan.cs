@@ -2,11 +2,11 @@ using LoraBake.Recipes;
 
 namespace LoraBake.Pipeline;
 
-public enum StageStatus { Fresh, Stale, Unavailable }
+public enum StageStatus { Fresh, Stale }
 
 /// <summary>
 /// One stage in a plan. <see cref="Reason"/> says why: "up to date", "no cached output",
-/// "recipe field model.sha256 changed", "forced", "not available yet", ...
+/// "recipe field model.sha256 changed", "forced", ...
 /// </summary>
 public sealed record PlannedStage(
     string Name,
@@ -18,6 +18,9 @@ public sealed record PlannedStage(
     IStage Stage,
     StageResult? Result)
 {
+    /// <summary>Stale because the user asked (--force), whatever the store holds.</summary>
+    public bool Forced { get; init; }
+
     /// <summary>The store kind of this stage's entry: its name in lower case ("train-epoch-01").</summary>
     public string Kind => StageKind(Name);
     public static string StageKind(string name) => name.ToLowerInvariant();

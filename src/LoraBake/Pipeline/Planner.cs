@@ -27,12 +27,6 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
             var missingDeps = stage.DependsOn.Where(d => !byName.ContainsKey(d)).ToList();
             if (missingDeps.Count > 0)
                 throw new InvalidOperationException($"stage {stage.Name} depends on {string.Join(", ", missingDeps)}, which come later or do not exist");
-            var blocked = stage.DependsOn.Select(d => byName[d]).FirstOrDefault(d => d.Fingerprint == null);
-            if (stage is UnavailableStage)
-                p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, "not available yet", null, stage.DependsOn, stage, null);
-            else if (blocked != null)
-                p = new PlannedStage(stage.Name, slot, StageStatus.Unavailable, $"needs {blocked.Name}, which is not available yet", null, stage.DependsOn, stage, null);
-            else
             {
                 var upstream = stage.DependsOn.ToDictionary(d => d, d => byName[d].Result!, StringComparer.Ordinal);
                 var context = new StageContext { Layout = layout, Recipe = recipe, Project = project, Store = store, Upstream = upstream };
@@ -75,6 +69,6 @@ public sealed class Planner(RepoLayout layout, ArtifactStore store, StageCatalog
             reason = diff.Count == 0 ? "fingerprint changed" : string.Join("; ", diff);
         }
         else reason = "no cached output";
-        return new PlannedStage(stage.Name, slot, status, reason, fp, stage.DependsOn, stage, result);
+        return new PlannedStage(stage.Name, slot, status, reason, fp, stage.DependsOn, stage, result) { Forced = forced };
     }
 }

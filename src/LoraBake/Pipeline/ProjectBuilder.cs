@@ -15,8 +15,7 @@ public sealed record ProjectBuildResult(string Project, string Target, IReadOnly
 /// <summary>
 /// Builds a project's target without Cake: the target's stages (and all they need) in run order, each through
 /// <see cref="StageRunner"/>, so fresh stages are skipped exactly as the Cake tasks skip them. Targets are the
-/// slots (Download, Process, Train, Evaluate) or a stage name; "Nightly" means Evaluate when this build has an
-/// Evaluate stage and Train otherwise.
+/// slots (Download, Process, Train, Evaluate) or a stage name; "Nightly" is Evaluate, the whole pipeline.
 /// </summary>
 public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalogFactory)
 {
@@ -38,11 +37,9 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
             var catalog = catalogFactory();
             var runner = new StageRunner(layout, catalog) { LockWait = LockWait };
             var plan = new Planner(layout, runner.Store, catalog).Build(project, recipe);
-            resolved = ResolveTarget(plan, target);
+            resolved = ResolveTarget(target);
             foreach (var stage in StagesOf(plan, resolved))
             {
-                if (stage.Status == StageStatus.Unavailable)
-                    throw new UserError($"stage {stage.Name} of project {project} is {stage.Reason}; target {resolved} cannot be built by this version of LoraBake.");
                 var outcome = runner.Run(project, recipe, stage.Name, force: false, log);
                 stages.Add(new BuiltStage(outcome.Stage, outcome.Ran, outcome.Reason));
             }
@@ -56,13 +53,9 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
         }
     }
 
-    /// <summary>Nightly → Evaluate if the plan has a runnable Evaluate stage, else Train; other names pass through.</summary>
-    public static string ResolveTarget(Plan plan, string target)
-    {
-        if (!target.Equals(Nightly, StringComparison.OrdinalIgnoreCase)) return target;
-        return plan.Stages.Any(s => s.Slot == StageCatalog.Evaluate && s.Status != StageStatus.Unavailable)
-            ? StageCatalog.Evaluate : StageCatalog.Train;
-    }
+    /// <summary>Nightly → Evaluate (every stage); other names pass through.</summary>
+    public static string ResolveTarget(string target) =>
+        target.Equals(Nightly, StringComparison.OrdinalIgnoreCase) ? StageCatalog.Evaluate : target;
 
     /// <summary>The stages a target needs, in run order: a slot's stages and their upstream, or one stage's closure.</summary>
     public static IReadOnlyList<PlannedStage> StagesOf(Plan plan, string target)

@@ -23,8 +23,7 @@ public static class ProjectSummary
             using var doc = JsonDocument.Parse(planBeforeJson);
             foreach (var s in doc.RootElement.GetProperty("stages").EnumerateArray())
             {
-                var status = s.GetProperty("status").GetString();
-                var what = status switch { "fresh" => "cached", "stale" => "rebuilt", _ => "not available" };
+                var what = s.GetProperty("status").GetString() == "fresh" ? "cached" : "rebuilt";
                 sb.Append($"| {Cell(s.GetProperty("name").GetString())} | {what} | {Cell(s.GetProperty("reason").GetString())} |\n");
             }
             sb.Append('\n');

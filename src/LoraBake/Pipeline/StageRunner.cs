@@ -34,10 +34,6 @@ public sealed class StageRunner(RepoLayout layout, StageCatalog catalog)
         var plan = new Planner(layout, Store, catalog).Build(project, recipe, force ? [stageName] : []);
         var stage = plan.Find(stageName) ?? throw new UserError(
             $"project {project} has no stage '{stageName}'; its stages are {string.Join(", ", plan.Stages.Select(s => s.Name))}.");
-        if (stage.Status == StageStatus.Unavailable)
-            throw new UserError(stage.Reason.StartsWith("needs", StringComparison.Ordinal)
-                ? $"stage {stage.Name} of project {project} {stage.Reason} in this version of LoraBake."
-                : $"stage {stage.Name} of project {project} is not available yet in this version of LoraBake; see `lorabake plan` for the stages that are.");
         var notBuilt = stage.DependsOn.Select(d => plan.Find(d)!).FirstOrDefault(d => d.Result is not { IsBuilt: true });
         if (notBuilt != null)
             throw new UserError(

@@ -4,7 +4,7 @@ namespace LoraBake.Recipes;
 
 /// <summary>
 /// The colab's one switch for Prodigy and DAdaptation (<c>override_values_for_dadapt_and_prodigy</c>, on by default
-/// there and here; trainer-spec §1.3): with an adaptive optimizer it sets both learning rates to 0.5, the
+/// there and here; docs/kohya-compatibility.md, "The adaptive-optimizer override"): with an adaptive optimizer it sets both learning rates to 0.5, the
 /// scheduler to constant_with_warmup with a 0.05 warm-up ratio, network_alpha to network_dim, and, when
 /// optimizer_args is empty, decouple=True, weight_decay=0.01, betas=[0.9,0.999] (+ d_coef=2,
 /// use_bias_correction=True, safeguard_warmup=True for Prodigy). Applied once, right after the recipe is read,

@@ -64,26 +64,4 @@ public static class KeyNames
         }
         return prev[b.Length];
     }
-
-    /// <summary>sd-scripts / colab names users bring along, and where the setting lives here.</summary>
-    public static readonly IReadOnlyDictionary<string, string> KohyaNames = new Dictionary<string, string>
-    {
-        ["keep_tokens"] = "dataset.activation_tags",
-        ["shuffle_caption"] = "dataset.shuffle_tags",
-        ["learning_rate"] = "training.unet_lr",
-        ["optimizer_type"] = "training.optimizer",
-        ["lr_scheduler_num_cycles"] = "training.lr_scheduler_number",
-        ["lr_scheduler_power"] = "training.lr_scheduler_number",
-        ["lr_warmup_steps"] = "training.lr_warmup_ratio",
-        ["max_train_epochs"] = "training.how_many (with preferred_unit: epochs)",
-        ["max_train_steps"] = "training.how_many (with preferred_unit: steps)",
-        ["save_last_n_epochs"] = "training.keep_only_last_n_epochs",
-        ["batch_size"] = "training.train_batch_size",
-        ["network_train_unet_only"] = "training.text_encoder_lr: 0",
-        ["pretrained_model_name_or_path"] = "model.source",
-        ["training_model"] = "model.source",
-        ["sample_sampler"] = "evaluation.sampler",
-        ["network_module"] = "network.lora_type",
-        ["image_dir"] = "dataset.path (or path: inside dataset.subsets)",
-    };
 }

@@ -1,6 +1,6 @@
 namespace LoraBake.Recipes;
 
-/// <summary>A base checkpoint the colab offers by name (trainer-spec §1.8).</summary>
+/// <summary>A base checkpoint the colab offers by name (docs/kohya-compatibility.md, "Model presets").</summary>
 public sealed record ModelPreset(string Name, string Url, string? Sha256, string FileName, string Description);
 
 /// <summary>The colab's three training models, by the names used in `model.source`.</summary>

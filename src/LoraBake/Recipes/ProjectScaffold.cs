@@ -45,7 +45,11 @@ public static class ProjectScaffold
         return dir;
     }
 
+    /// <summary>The first line of a project.yaml: editors that speak the YAML language server complete and check it with the schema.</summary>
+    public const string SchemaLine = "# yaml-language-server: $schema=../../recipes/lorabake.schema.json";
+
     static string ProjectYaml(string name, string preset) => $$"""
+        {{SchemaLine}}
         # {{name}}: a LoRA recipe. Every setting not written here comes from recipes/{{preset}}.yaml
         # (which extends recipes/base.yaml, where each setting is explained). Uncomment a line to change it.
         extends: {{preset}}

@@ -3,7 +3,7 @@ using LoraBake.Networks;
 namespace LoraBake.Recipes;
 
 // The recipe as C# records: one record per YAML section, property names in the colab's and kohya's own
-// words (snake_case in YAML, see RecipeLoader). Defaults are the colab's (trainer-spec §1.2–1.6) unless noted.
+// words (snake_case in YAML, see RecipeLoader). Defaults are the colab's (docs/kohya-compatibility.md, "Colab settings and defaults") unless noted.
 // Records are immutable; the loader fills them from project.yaml after applying `extends:` presets.
 
 /// <summary>A whole recipe: projects/NAME/project.yaml after presets and defaults.</summary>

@@ -5,8 +5,8 @@ namespace LoraBake.Recipes;
 
 /// <summary>
 /// Fills the settings records from a merged YAML tree by reflection over their properties (key = snake_case
-/// of the property), converting each value by the property's type and checking it against
-/// <see cref="RecipeRules"/>. Every problem is recorded; binding never stops at the first.
+/// of the property), converting each value by the property's type and checking it against the setting's
+/// constraint in <see cref="RecipeSchema"/>. Every problem is recorded; binding never stops at the first.
 /// </summary>
 internal sealed partial class RecipeBinder(Func<string, string> display, List<RecipeDiagnostic> errors, List<RecipeDiagnostic> warnings)
 {
@@ -42,9 +42,9 @@ internal sealed partial class RecipeBinder(Func<string, string> display, List<Re
             Places[keyPath] = value;
             var ruleKey = ListIndex().Replace(keyPath, "[]");
             if (!TryConvert(prop, value, keyPath, ruleKey, out var converted)) continue;
-            if (RecipeRules.ByPath.TryGetValue(ruleKey, out var rule))
+            if (RecipeSchema.ByPath.GetValueOrDefault(ruleKey)?.Constraint is { } constraint)
             {
-                var r = rule(converted);
+                var r = constraint.Check(converted);
                 if (r.Warning != null) warnings.Add(Diag(value, keyPath, r.Warning));
                 if (r.Error != null) { Error(value, keyPath, r.Error); continue; }
                 converted = r.Value;
@@ -58,7 +58,7 @@ internal sealed partial class RecipeBinder(Func<string, string> display, List<Re
     {
         if (key == "<<") return "YAML merge keys (<<) are not supported; share settings with a preset in recipes/ and extends:";
         if (KeyNames.Closest(key, valid) is { } near) return $"unknown key; did you mean {near}?";
-        if (KeyNames.KohyaNames.TryGetValue(key, out var ours)) return $"unknown key; the sd-scripts/colab setting {key} is {ours} here";
+        if (RecipeSchema.KohyaNames.TryGetValue(key, out var ours)) return $"unknown key; the sd-scripts/colab setting {key} is {ours} here";
         foreach (var (name, type) in RecipeLoader.Sections)
             if (name != section && KeyNames.Keys(type).ContainsKey(key)) return $"unknown key in {section}:; it belongs in the {name}: section";
         return $"unknown key; valid keys in {section}: are {string.Join(", ", valid)}";
@@ -71,7 +71,7 @@ internal sealed partial class RecipeBinder(Func<string, string> display, List<Re
         var underlying = Nullable.GetUnderlyingType(type);
         bool nullable = underlying != null || (!type.IsValueType && Nullability.Create(prop).WriteState == NullabilityState.Nullable);
 
-        // Special forms first: the colab's checkbox for min-SNR, epoch lists for evaluation.
+        // Special forms first: the colab's checkbox for min-SNR, epoch lists for evaluation (their JSON Schema: RecipeRules).
         if (ruleKey == "training.min_snr_gamma" && node is YScalar { Plain: true } b && bool.TryParse(b.Value, out var on))
         {
             value = on ? 5.0 : null;

@@ -117,7 +117,7 @@ public static class RecipeLoader
         if (KeyNames.Closest(key, valid) is { } near) return $"unknown section; did you mean {near}?";
         foreach (var (name, type) in Sections)
             if (KeyNames.Keys(type).ContainsKey(key)) return $"unknown section; {key} belongs inside the {name}: section";
-        if (KeyNames.KohyaNames.TryGetValue(key, out var ours)) return $"unknown section; the sd-scripts/colab setting {key} is {ours} here";
+        if (RecipeSchema.KohyaNames.TryGetValue(key, out var ours)) return $"unknown section; the sd-scripts/colab setting {key} is {ours} here";
         return $"unknown section; a recipe has {string.Join(", ", valid)}";
     }
 

@@ -6,7 +6,7 @@ namespace LoraBake.Recipes;
 public sealed record BucketSchedule(int StepsPerEpoch, int TotalSteps, int Epochs, int WarmupSteps);
 
 /// <summary>
-/// The step arithmetic the colab prints before training (trainer-spec §1.5), and, when the bucket sizes are
+/// The step arithmetic the colab prints before training (docs/kohya-compatibility.md, "Step arithmetic"), and, when the bucket sizes are
 /// known, the real schedule next to it.
 /// </summary>
 public sealed record StepEstimate

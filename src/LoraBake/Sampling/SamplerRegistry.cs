@@ -23,7 +23,7 @@ public static class SamplerRegistry
     /// <summary>The ids, in the order they are listed to users.</summary>
     public static IReadOnlyList<string> Names { get; } = Entries.Select(e => e.Id).ToArray();
 
-    /// <summary>A new sampler for <paramref name="name"/>. <paramref name="where"/> (e.g. "recipe.yaml:12:5 sample_sampler") prefixes the error.</summary>
+    /// <summary>A new sampler for <paramref name="name"/>. <paramref name="where"/> (e.g. "--sampler") prefixes the error.</summary>
     public static ISampler Create(string name, NoiseSchedule? schedule = null, string? where = null)
     {
         string key = name.Trim();

@@ -11,7 +11,7 @@ public readonly record struct TrainingSample(int ImageIndex, int Repeat, long Sa
 public sealed record TrainingBatch(int Width, int Height, IReadOnlyList<TrainingSample> Samples);
 
 /// <summary>
-/// The run's step arithmetic from the processed dataset, as sd-scripts computes it (trainer-spec §2.9):
+/// The run's step arithmetic from the processed dataset, as sd-scripts computes it (docs/kohya-compatibility.md, "Step arithmetic"):
 /// each image enters its bucket once per repeat, each bucket yields ceil(n / batch) batches, an epoch is all
 /// batches, and the order is reshuffled each epoch from (seed, epoch). Warm-up steps come from the ratio of
 /// the total (§1.5). Regularisation images enter as kohya balances them (<see cref="RegularizationBalance"/>):

@@ -20,7 +20,7 @@ public sealed record EpochInputs(
     string? ContinueFromLora = null);
 
 /// <summary>
-/// Trains one epoch of a LoRA/LoCon/LoHa network on a frozen SD 1.x model, kohya's step (trainer-spec §2.4):
+/// Trains one epoch of a LoRA/LoCon/LoHa network on a frozen SD 1.x model, kohya's step (docs/kohya-compatibility.md, "Training step math"):
 /// cached latents × 0.18215, ε ~ N(0, I) plus noise_offset, t ~ U{0..999}, x_t = √ᾱ x₀ + √(1−ᾱ) ε, ε-prediction
 /// L2 loss per sample, min-SNR-γ weights, max_grad_norm clipping, one LR-scheduler step per optimizer step.
 /// Every random draw comes from generators keyed by (seed, epoch), so an epoch re-run after a crash is
@@ -33,17 +33,17 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
     public Result Run(EpochInputs input, string outputDir)
     {
         var (recipe, index, schedule, epoch) = (input.Recipe, input.Index, input.Schedule, input.Epoch);
-        var t = recipe.Training;
-        var n = recipe.Network;
-        bool trainText = t.TextEncoderLr > 0;
+        var training = recipe.Training;
+        var networkSettings = recipe.Network;
+        bool trainText = training.TextEncoderLr > 0;
 
         // The network's initial weights (kaiming-uniform lora_down) come from torch's global generator: seed it, as
         // sd-scripts' set_seed does, so epoch 1 starts from the same weights in every process.
-        torch.manual_seed(t.Seed);
-        using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, n.LoraType,
-            n.NetworkDim, n.NetworkAlpha, n.ConvDim, n.ConvAlpha);
-        var groups = network.ParamGroups(t.UnetLr, trainText ? t.TextEncoderLr : 0, t.UnetLr);
-        using var optimizer = OptimizerFactory.Create(t.Optimizer, groups, new OptimizerArgs(t.OptimizerArgs), log);
+        torch.manual_seed(training.Seed);
+        using var network = LoraNetwork.Create(model.Unet, trainText ? model.TextEncoder : null, networkSettings.LoraType,
+            networkSettings.NetworkDim, networkSettings.NetworkAlpha, networkSettings.ConvDim, networkSettings.ConvAlpha);
+        var groups = network.ParamGroups(training.UnetLr, trainText ? training.TextEncoderLr : 0, training.UnetLr);
+        using var optimizer = OptimizerFactory.Create(training.Optimizer, groups, new OptimizerArgs(training.OptimizerArgs), log);
 
         int globalStep = 0;
         var loss = new StringBuilder(LossHeader);
@@ -74,7 +74,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         var encoder = new PromptEncoder(model.Tokenizer, model.TextEncoder);
         var noise = NoiseSchedule.StableDiffusion;
         var parameters = groups.SelectMany(g => g.Params).ToList();
-        using var generator = new Generator(EpochSeed(t.Seed, epoch));
+        using var generator = new Generator(EpochSeed(training.Seed, epoch));
         var clock = Stopwatch.StartNew();
         double sum = 0, ema = double.NaN;
         int done = 0;
@@ -86,33 +86,33 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             using var scope = NewDisposeScope();
             optimizer.SetLrMultiplier(schedule.Lr.Multiplier(globalStep));
 
-            var latents = stack(batch.Samples.Select(s => input.Latents.Get(index.Images[s.ImageIndex].PngSha256, Flip(s, epoch, t.Seed, index))).ToArray())
+            var latents = stack(batch.Samples.Select(s => input.Latents.Get(index.Images[s.ImageIndex].PngSha256, Flip(s, epoch, training.Seed, index))).ToArray())
                 .mul(AutoencoderKL.ScalingFactor);
-            var captions = batch.Samples.Select(s => Caption(index, s, epoch, t.Seed)).ToList();
+            var captions = batch.Samples.Select(s => Caption(index, s, epoch, training.Seed)).ToList();
             Tensor context;
-            if (trainText) context = Encode(encoder, captions, t);
-            else using (no_grad()) context = Encode(encoder, captions, t);
+            if (trainText) context = Encode(encoder, captions, training);
+            else using (no_grad()) context = Encode(encoder, captions, training);
 
             var eps = randn(latents.shape, generator: generator);
-            if (t.NoiseOffset > 0) eps = eps + t.NoiseOffset * randn([latents.shape[0], latents.shape[1], 1, 1], generator: generator);
+            if (training.NoiseOffset > 0) eps = eps + training.NoiseOffset * randn([latents.shape[0], latents.shape[1], 1, 1], generator: generator);
             var timesteps = randint(0, noise.NumTrainTimesteps, [latents.shape[0]], dtype: ScalarType.Int64, generator: generator);
             var noisy = noise.AddNoise(latents, eps, timesteps);
 
             var pred = model.Unet.forward(noisy, timesteps, context).to(ScalarType.Float32);
             var perSample = nn.functional.mse_loss(pred, eps, nn.Reduction.None).mean([1, 2, 3]);
-            if (batch.Samples.Any(s => index.Images[s.ImageIndex].IsReg) && t.PriorLossWeight != 1.0)
-                perSample = perSample * tensor(batch.Samples.Select(s => index.Images[s.ImageIndex].IsReg ? (float)t.PriorLossWeight : 1f).ToArray());
-            if (t.MinSnrGamma is { } gamma) perSample = perSample * MinSnr.Weights(noise, timesteps, gamma);
+            if (batch.Samples.Any(s => index.Images[s.ImageIndex].IsReg) && training.PriorLossWeight != 1.0)
+                perSample = perSample * tensor(batch.Samples.Select(s => index.Images[s.ImageIndex].IsReg ? (float)training.PriorLossWeight : 1f).ToArray());
+            if (training.MinSnrGamma is { } gamma) perSample = perSample * MinSnr.Weights(noise, timesteps, gamma);
             var stepLoss = perSample.mean();
             double value = stepLoss.item<float>();
             if (!double.IsFinite(value))
-                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Forward, value, epoch, globalStep + 1, history, null, t.UnetLr);
+                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Forward, value, epoch, globalStep + 1, history, null, training.UnetLr);
             stepLoss.backward();
             if (network.Modules.FirstOrDefault(m => m.parameters().Any(p => p.grad is { } g && !g.isfinite().all().item<bool>())) is { } broken)
-                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Backward, value, epoch, globalStep + 1, history, broken.LoraName, t.UnetLr);
+                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Backward, value, epoch, globalStep + 1, history, broken.LoraName, training.UnetLr);
             history.Add(value);
             // kohya clips only when max_grad_norm is not 0; clip_grad_norm_(…, 0) would zero every gradient.
-            if (t.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, t.MaxGradNorm);
+            if (training.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, training.MaxGradNorm);
             optimizer.Step();
             optimizer.ZeroGrad();
 
@@ -138,9 +138,9 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
     public const string LossHeader = "step,epoch,loss,lr_unet,lr_te,timestep\n";
 
     // weighted_captions: webui-style (tag:1.2) weights scale the tokens' hidden states, as kohya's encode_tokens_with_weights.
-    internal static Tensor Encode(PromptEncoder encoder, IReadOnlyList<string> captions, TrainingSettings t) => t.WeightedCaptions
-        ? encoder.EncodeWeighted(captions, t.MaxTokenLength, t.ClipSkip)
-        : encoder.Encode(captions, t.MaxTokenLength, t.ClipSkip);
+    internal static Tensor Encode(PromptEncoder encoder, IReadOnlyList<string> captions, TrainingSettings training) => training.WeightedCaptions
+        ? encoder.EncodeWeighted(captions, training.MaxTokenLength, training.ClipSkip)
+        : encoder.Encode(captions, training.MaxTokenLength, training.ClipSkip);
 
     static ulong EpochSeed(long seed, int epoch) => new DeterministicRng(seed, epoch, 0x6E6F6973 /* "nois" */).NextUInt64() >> 1;
 

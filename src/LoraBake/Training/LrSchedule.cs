@@ -69,7 +69,7 @@ public sealed record LrSchedule
         "cosine" => LrSchedulerType.Cosine,
         "cosine_with_restarts" => LrSchedulerType.CosineWithRestarts,
         "polynomial" => LrSchedulerType.Polynomial,
-        _ => throw new UserError($"Unknown lr_scheduler '{name}': use one of constant, constant_with_warmup, linear, cosine, cosine_with_restarts, polynomial."),
+        _ => throw new UserError($"Unknown lr_scheduler '{name}': use one of {string.Join(", ", Enum.GetValues<LrSchedulerType>().Select(Name))}."),
     };
 
     /// <summary>kohya's name for <paramref name="type"/> (the value of <c>ss_lr_scheduler</c>).</summary>

@@ -108,7 +108,8 @@ public abstract class NetworkOptimizer : IDisposable
         var kind = (string?)root["optimizer"];
         if (kind != GetType().Name)
             throw new Runtime.UserError($"The saved optimizer state is for {kind}, but this run uses {GetType().Name}: " +
-                                        "resume with the same optimizer_type, or start without --resume.");
+                                        "each epoch continues the previous one's optimizer, so every epoch needs the same training.optimizer; " +
+                                        "rebuild every epoch with ./build.sh --target=Train --force=Train.");
         foreach (var dict in State.Values) foreach (var t in dict.Values) t.Dispose();
         State.Clear();
         Steps.Clear();

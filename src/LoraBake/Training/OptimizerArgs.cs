@@ -19,7 +19,7 @@ public sealed class OptimizerArgs
     public IReadOnlyDictionary<string, object?> Values => _values;
 
     /// <param name="args">e.g. <c>["weight_decay=0.1", "betas=[0.9,0.99]"]</c>.</param>
-    /// <param name="source">Where the args came from, for error messages (e.g. "recipe.yaml training.optimizer_args").</param>
+    /// <param name="source">Where the args came from, for error messages (e.g. "training.optimizer_args").</param>
     public OptimizerArgs(IEnumerable<string> args, string source = "optimizer_args")
     {
         _source = source;

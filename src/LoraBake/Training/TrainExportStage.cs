@@ -130,31 +130,31 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
     /// <summary>What kohya records about a run (the ss_* metadata), from the recipe, the processed dataset and the model.</summary>
     public static KohyaTrainingInfo Info(Recipe recipe, ProcessedIndex index, DatasetReport report, DownloadedModel model, DownloadedModel? vae, int sessionId)
     {
-        var t = recipe.Training;
-        var n = recipe.Network;
-        var schedule = new EpochSchedule(index, t);
-        var type = n.LoraType;
-        var optimizerArgs = t.OptimizerArgs.Count > 0 ? "(" + string.Join(",", t.OptimizerArgs) + ")" : "()";
+        var training = recipe.Training;
+        var networkSettings = recipe.Network;
+        var schedule = new EpochSchedule(index, training);
+        var type = networkSettings.LoraType;
+        var optimizerArgs = training.OptimizerArgs.Count > 0 ? "(" + string.Join(",", training.OptimizerArgs) + ")" : "()";
         var subsets = report.Subsets.Select(s => new KohyaSubsetInfo(
             Path.GetFileName(s.Dir.TrimEnd('/')) is { Length: > 0 } d ? d : s.Name, s.Images, s.NumRepeats, s.FlipAug,
             recipe.Dataset.ShuffleTags, recipe.Dataset.ActivationTags, ClassTokens: s.ClassTokens, IsReg: s.IsReg)).ToList();
-        var dataset = new KohyaDatasetInfo(t.TrainBatchSize, recipe.Dataset.Resolution, recipe.Dataset.Resolution, recipe.Dataset.EnableBucket,
+        var dataset = new KohyaDatasetInfo(training.TrainBatchSize, recipe.Dataset.Resolution, recipe.Dataset.Resolution, recipe.Dataset.EnableBucket,
             recipe.Dataset.EffectiveMinBucketReso, recipe.Dataset.EffectiveMaxBucketReso, subsets,
             report.TagFrequency.ToDictionary(kv => kv.Key, kv => (IReadOnlyDictionary<string, int>)kv.Value),
             report.StepsPerEpoch.PerBucket.Select(kv => kv.Key.Split('x')).Zip(report.StepsPerEpoch.PerBucket.Values)
                 .Select(p => new KohyaBucket(int.Parse(p.First[0], CultureInfo.InvariantCulture), int.Parse(p.First[1], CultureInfo.InvariantCulture), p.Second.Samples)).ToList());
         return new KohyaTrainingInfo
         {
-            OutputName = recipe.Name, NetworkType = type, NetworkDim = n.NetworkDim, NetworkAlpha = n.NetworkAlpha,
-            ConvDim = type == NetworkType.LoRA ? null : n.ConvDim, ConvAlpha = type == NetworkType.LoRA ? null : n.ConvAlpha,
-            LearningRate = t.UnetLr, UnetLr = t.UnetLr, TextEncoderLr = t.TextEncoderLr,
-            LrScheduler = t.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
-            Optimizer = OptimizerFactory.KohyaClassName(t.Optimizer) + optimizerArgs,
+            OutputName = recipe.Name, NetworkType = type, NetworkDim = networkSettings.NetworkDim, NetworkAlpha = networkSettings.NetworkAlpha,
+            ConvDim = type == NetworkType.LoRA ? null : networkSettings.ConvDim, ConvAlpha = type == NetworkType.LoRA ? null : networkSettings.ConvAlpha,
+            LearningRate = training.UnetLr, UnetLr = training.UnetLr, TextEncoderLr = training.TextEncoderLr,
+            LrScheduler = training.LrScheduler, LrWarmupSteps = schedule.WarmupSteps,
+            Optimizer = OptimizerFactory.KohyaClassName(training.Optimizer) + optimizerArgs,
             NumEpochs = schedule.Epochs, MaxTrainSteps = schedule.TotalSteps, NumBatchesPerEpoch = schedule.StepsPerEpoch,
-            Dataset = dataset, Seed = t.Seed, TrainingStartedAt = 0, SessionId = sessionId,
-            ClipSkip = t.ClipSkip, MaxTokenLength = t.MaxTokenLength == 75 ? null : t.MaxTokenLength,
-            MixedPrecision = KohyaMixedPrecision(t.MixedPrecision), NoiseOffset = t.NoiseOffset > 0 ? t.NoiseOffset : null, MinSnrGamma = t.MinSnrGamma,
-            MaxGradNorm = t.MaxGradNorm, PriorLossWeight = t.PriorLossWeight, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
+            Dataset = dataset, Seed = training.Seed, TrainingStartedAt = 0, SessionId = sessionId,
+            ClipSkip = training.ClipSkip, MaxTokenLength = training.MaxTokenLength == 75 ? null : training.MaxTokenLength,
+            MixedPrecision = KohyaMixedPrecision(training.MixedPrecision), NoiseOffset = training.NoiseOffset > 0 ? training.NoiseOffset : null, MinSnrGamma = training.MinSnrGamma,
+            MaxGradNorm = training.MaxGradNorm, PriorLossWeight = training.PriorLossWeight, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
             ImplementationVersion = "lorabake/" + FingerprintBuilder.LoraBakeVersion,
             SdModelName = model.FileName, NewSdModelHash = model.Sha256, VaeName = vae?.FileName, NewVaeHash = vae?.Sha256,
         };

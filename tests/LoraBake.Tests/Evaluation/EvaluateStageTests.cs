@@ -75,7 +75,7 @@ public class EvaluateStageTests(ITestOutputHelper output)
                 img.SaveAsPng(Path.Combine(dataset, $"img{i}.png"));
                 File.WriteAllText(Path.Combine(dataset, $"img{i}.txt"), $"evchan, red hair, pose{i}");
             }
-            Runner = new StageRunner(Repo.Layout, new StageCatalog { EpochCount = _ => 2 }
+            Runner = new StageRunner(Repo.Layout, new StageCatalog()
                 .Register(StageCatalog.Download, _ => [new DownloadStage()])
                 .Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage(maxDegreeOfParallelism: 1)])
                 .Register(StageCatalog.Train, _ => [new RandomLoraExport()])

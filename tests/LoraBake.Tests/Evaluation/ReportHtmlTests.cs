@@ -71,7 +71,7 @@ public sealed class ReportHtmlTests : IDisposable
 
     [Fact]
     public void QuoteAlways_EscapesShellSpecials() =>
-        Assert.Equal("\"a \\\"b\\\" \\$HOME \\`x\\` \\\\\"", GenerateCommand.QuoteAlways("a \"b\" $HOME `x` \\"));
+        Assert.Equal("\"a \\\"b\\\" \\$HOME \\`x\\` \\\\\"", GenerateCommandLine.QuoteAlways("a \"b\" $HOME `x` \\"));
 
     [Fact]
     public void DatasetJson_ReadsWhatProcessWrites()

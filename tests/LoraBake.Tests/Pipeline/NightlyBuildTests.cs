@@ -36,18 +36,6 @@ public class NightlyBuildTests
         Assert.Equal((1, 1), (download.Runs, process.Runs));
     }
 
-    [Fact]
-    public void Nightly_means_Train_when_there_is_no_Evaluate_stage_and_an_unavailable_stage_fails_the_project()
-    {
-        using var repo = new PipelineTempRepo();
-        AddLocalModelProject(repo, "p");
-        var r = new ProjectBuilder(repo.Layout, () => TestCatalog.Create().Catalog).Build("p", ProjectBuilder.Nightly);
-        Assert.Equal("Train", r.Target);
-        Assert.False(r.Succeeded);
-        Assert.Contains("not available yet", r.Error);
-        Assert.Equal(["Download", "Process"], r.Stages.Select(s => s.Stage));
-    }
-
     private sealed class ReportStage : IStage
     {
         public string Name => "Evaluate";

@@ -17,8 +17,7 @@ public class NightlySummaryTests
         const string plan = """
             {"project":"p","stages":[
               {"name":"Download","status":"fresh","reason":"up to date"},
-              {"name":"Train-Epoch-01","status":"stale","reason":"recipe field training.unet_lr changed"},
-              {"name":"Evaluate","status":"unavailable","reason":"not available yet"}]}
+              {"name":"Train-Epoch-01","status":"stale","reason":"recipe field training.unet_lr changed"}]}
             """;
 
         var md = ProjectSummary.Markdown(repo.Layout, "p", plan);
@@ -26,7 +25,6 @@ public class NightlySummaryTests
         Assert.Contains("### p\n", md);
         Assert.Contains("| Download | cached | up to date |", md);
         Assert.Contains("| Train-Epoch-01 | rebuilt | recipe field training.unet_lr changed |", md);
-        Assert.Contains("| Evaluate | not available | not available yet |", md);
         Assert.Contains("Recommended: **epoch 2** at **weight 0.75**", md);
         Assert.Contains("Loss: epoch 1 mean 0.3000 → epoch 2 mean 0.1000 (3 steps)", md);
     }

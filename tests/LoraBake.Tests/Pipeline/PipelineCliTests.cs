@@ -48,6 +48,11 @@ public class PipelineCliTests
             Assert.Equal(["Download", "Process", "Train-Epoch-01", "Train-Epoch-02"], names.Take(4));
             Assert.Equal("Evaluate", names[^1]);
             Assert.Equal(("stale", "no cached output"), (stages[0].GetProperty("status").GetString(), stages[0].GetProperty("reason").GetString()));
+            // Typed fields for build.cake: the slot (the target a stage belongs to), the epoch of a Train-Epoch stage, --force.
+            Assert.Equal(["Download", "Process", "Train", "Train"], stages.Take(4).Select(s => s.GetProperty("slot").GetString()));
+            Assert.Equal(JsonValueKind.Null, stages[0].GetProperty("epoch").ValueKind);
+            Assert.Equal(2, stages[3].GetProperty("epoch").GetInt32());
+            Assert.False(stages[0].GetProperty("forced").GetBoolean());
             Assert.Equal(2, doc.RootElement.GetProperty("steps").GetProperty("epochs").GetInt32());
         }
         Assert.False(Directory.Exists(repo.Layout.StoreDir) && Directory.EnumerateDirectories(repo.Layout.StoreDir).Any(d => Path.GetFileName(d) == "entries"));

@@ -6,18 +6,16 @@ namespace LoraBake.Tests.Pipeline;
 public class PlannerTests
 {
     [Fact]
-    public void Plan_lists_the_whole_pipeline_with_unavailable_stages()
+    public void Plan_lists_the_registered_stages_in_order_and_writes_nothing()
     {
         using var repo = new PipelineTempRepo();
         repo.AddProject("p");
         var (catalog, _, _) = TestCatalog.Create();
         var plan = new Planner(repo.Layout, new ArtifactStore(repo.Layout.StoreDir), catalog).Build("p", TestCatalog.Recipe(epochs: 3));
-        Assert.Equal(["Download", "Process", "Train-Epoch-01", "Train-Epoch-02", "Train-Epoch-03", "Evaluate"], plan.Stages.Select(s => s.Name));
-        Assert.Equal([StageStatus.Stale, StageStatus.Stale, StageStatus.Unavailable, StageStatus.Unavailable, StageStatus.Unavailable, StageStatus.Unavailable],
-            plan.Stages.Select(s => s.Status));
+        Assert.Equal(["Download", "Process"], plan.Stages.Select(s => s.Name));
+        Assert.Equal([StageStatus.Stale, StageStatus.Stale], plan.Stages.Select(s => s.Status));
         Assert.Equal("no cached output", plan.Stages[0].Reason);
-        Assert.Equal(["Train-Epoch-01", "Train-Epoch-02", "Train-Epoch-03"], plan.Find("Evaluate")!.DependsOn);
-        Assert.Equal(["Download", "Process", "Train-Epoch-01", "Train-Epoch-02"], plan.Closure("Train-Epoch-02").Select(s => s.Name));
+        Assert.Equal(["Download", "Process"], plan.Closure("Process").Select(s => s.Name));
         Assert.Empty(repo.Layout.StoreDir is var s && Directory.Exists(s) ? Directory.EnumerateFileSystemEntries(s) : []);
     }
 
@@ -48,6 +46,7 @@ public class PlannerTests
 
         var forced = planner.Build("p", TestCatalog.Recipe(), ["process"]);
         Assert.Equal((StageStatus.Fresh, StageStatus.Stale, "forced"), (forced.Stages[0].Status, forced.Stages[1].Status, forced.Stages[1].Reason));
+        Assert.Equal((false, true), (forced.Stages[0].Forced, forced.Stages[1].Forced));
         var unknown = planner.Build("p", TestCatalog.Recipe(), ["Bake"]);
         Assert.Contains("--force=Bake: no stage of that name", unknown.Warnings.Single());
         Assert.All(planner.Build("p", TestCatalog.Recipe(), ["all"]).Stages.Take(2), s => Assert.Equal("forced", s.Reason));
@@ -112,7 +111,7 @@ public class PlannerTests
     }
 
     [Fact]
-    public void Running_a_stage_whose_upstream_is_not_built_or_unavailable_is_a_user_error()
+    public void Running_a_stage_whose_upstream_is_not_built_or_that_does_not_exist_is_a_user_error()
     {
         using var repo = new PipelineTempRepo();
         repo.AddProject("p");
@@ -120,8 +119,6 @@ public class PlannerTests
         var runner = new StageRunner(repo.Layout, catalog);
         var e = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Process", false));
         Assert.Contains("needs Download, which is not built (no cached output)", e.Message);
-        var u = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Train-Epoch-01", false));
-        Assert.Equal("stage Train-Epoch-01 of project p is not available yet in this version of LoraBake; see `lorabake plan` for the stages that are.", u.Message);
         var n = Assert.Throws<UserError>(() => runner.Run("p", TestCatalog.Recipe(), "Bake", false));
         Assert.Contains("has no stage 'Bake'", n.Message);
     }

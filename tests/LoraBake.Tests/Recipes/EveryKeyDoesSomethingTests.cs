@@ -125,6 +125,18 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         Assert.All(keys, k => Assert.Contains("\n  " + k.Split('.')[1] + ":", text));
     }
 
+    [Fact]
+    public void Each_rows_stage_is_the_one_the_schema_declares()
+    {
+        string StageName(FingerprintedBy stage) => stage switch
+        {
+            FingerprintedBy.TrainEpoch => "Train-Epoch-01",
+            FingerprintedBy.TrainExport => "Train-Export",
+            _ => stage.ToString(),
+        };
+        Assert.All(Rows, r => Assert.Equal(StageName(RecipeSchema.ByPath[r.Key].Stage), r.Stage));
+    }
+
     /// <summary>project.yaml: extends base, the tiny model, and the given "section.key: value" lines.</summary>
     static string Yaml(IEnumerable<string> lines)
     {

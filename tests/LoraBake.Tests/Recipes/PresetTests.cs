@@ -23,7 +23,7 @@ public sealed class PresetTests
     [Fact]
     public void CodeDefaults_AreTheColabs()
     {
-        // trainer-spec §1.2 main cell, §1.6 dataset config, §1.2 fixed values.
+        // docs/kohya-compatibility.md, "Colab settings and defaults": the main cell, the dataset config and the fixed values.
         var d = new DatasetSettings();
         Assert.Equal((512, false, true, 1, ".txt", 10, true, 64, false), (d.Resolution, d.FlipAug, d.ShuffleTags, d.ActivationTags, d.CaptionExtension, d.NumRepeats, d.EnableBucket, d.BucketResoSteps, d.BucketNoUpscale));
         Assert.Equal((256, 1024), (d.EffectiveMinBucketReso, d.EffectiveMaxBucketReso));

@@ -26,8 +26,8 @@ public class SamplerRegistryTests
     [Fact]
     public void Unknown_name_lists_the_valid_ones()
     {
-        var e = Assert.Throws<UserError>(() => SamplerRegistry.Create("k_lms", where: "recipe.yaml:14:19 sample_sampler"));
-        Assert.StartsWith("recipe.yaml:14:19 sample_sampler: unknown sampler 'k_lms'", e.Message);
+        var e = Assert.Throws<UserError>(() => SamplerRegistry.Create("k_lms", where: "--sampler"));
+        Assert.StartsWith("--sampler: unknown sampler 'k_lms'", e.Message);
         foreach (var n in new[] { "ddim", "euler", "euler_a", "dpmpp_2m_karras", "\"Euler a\"", "\"DPM++ 2M Karras\"" })
             Assert.Contains(n, e.Message);
     }
@@ -35,7 +35,7 @@ public class SamplerRegistryTests
     [Fact]
     public void Webui_ddim_uses_leading_timesteps_with_offset_one()
     {
-        // trainer-spec §6: 20 steps → 1, 51, …, 951.
+        // docs/kohya-compatibility.md, "Samplers": 20 steps → 1, 51, …, 951.
         var ddim = SamplerRegistry.Create("DDIM");
         ddim.SetTimesteps(20);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => 951f - 50 * i), ddim.Timesteps);
@@ -47,7 +47,7 @@ public class SamplerRegistryTests
     [Fact]
     public void Webui_karras_sigmas_for_20_steps()
     {
-        // trainer-spec §6, derived 20-step Karras schedule with the model's σmin/σmax.
+        // docs/kohya-compatibility.md, "Samplers": the derived 20-step Karras schedule with the model's σmin/σmax.
         double[] expected = [14.6146, 11.7254, 9.3402, 7.3836, 5.7894, 4.4998, 3.4647, 2.6408, 1.9909, 1.4832,
                              1.0908, 0.7909, 0.5647, 0.3964, 0.2730, 0.1842, 0.1213, 0.0779, 0.0485, 0.0292, 0];
         var dpm = SamplerRegistry.Create("dpmpp_2m_karras");

@@ -38,7 +38,7 @@ public class NoiseScheduleTests
     [Fact]
     public void Derived_sigmas_and_snr_are_the_documented_values()
     {
-        // trainer-spec §2.4: σ from 0.0292 (t=0) to 14.6146 (t=999); SNR 1175.5 → 0.00468; SNR < 5 from t=147.
+        // docs/kohya-compatibility.md, "Training step math": σ from 0.0292 (t=0) to 14.6146 (t=999); SNR 1175.5 → 0.00468; SNR < 5 from t=147.
         Assert.Equal(0.0292, Schedule.Sigmas[0], 4);
         Assert.Equal(14.6146, Schedule.Sigmas[999], 4);
         Assert.InRange(Schedule.Snr[0], 1175f, 1176f);

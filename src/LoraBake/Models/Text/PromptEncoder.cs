@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace LoraBake.Models.Text;
 
 /// <summary>
-/// Prompt → text-encoder hidden states the way kohya's sd-scripts trains SD1 (trainer-spec §2.6):
+/// Prompt → text-encoder hidden states the way kohya's sd-scripts trains SD1 (docs/kohya-compatibility.md, "Tokens and clip skip"):
 /// <c>max_token_length</c> 75/150/225 cuts the ids into n chunks of [BOS] + 75 ids + [EOS], encodes them
 /// as one batch of (B·n, 77), applies clip skip as <c>final_layer_norm(hidden_states[-k])</c>, and
 /// reassembles (B, n·75+2, D): the first chunk's BOS state, every chunk's 75 middle states, the last

@@ -28,7 +28,7 @@ public sealed record UNetConfig(
 
     public int Levels => BlockOutChannels.Count;
 
-    /// <summary>runwayml/stable-diffusion-v1-5 (trainer-spec §5.4).</summary>
+    /// <summary>runwayml/stable-diffusion-v1-5 (docs/kohya-compatibility.md, "SD 1.x configs").</summary>
     public static UNetConfig Sd15 { get; } = new(
         InChannels: 4, OutChannels: 4, BlockOutChannels: [320, 640, 1280, 1280], LayersPerBlock: 2,
         CrossAttention: [true, true, true, false], MidBlockCrossAttention: true, CrossAttentionDim: 768,

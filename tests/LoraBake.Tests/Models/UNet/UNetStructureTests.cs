@@ -56,7 +56,7 @@ public class UNetStructureTests
         var parameters = model.named_parameters().ToList();
         Assert.All(parameters, p => Assert.Equal(DeviceType.META, p.parameter.device_type));
         Assert.Equal(859_520_964L, parameters.Sum(p => p.parameter.numel()));
-        // kohya's LoRA targets: 16 Transformer2DModel blocks (down 6, mid 1, up 9), trainer-spec §2.1.
+        // kohya's LoRA targets: 16 Transformer2DModel blocks (down 6, mid 1, up 9), docs/kohya-compatibility.md, "LoRA targets".
         Assert.Equal(16, model.modules().OfType<Transformer2DModel>().Count());
         Assert.Equal(22, model.modules().OfType<ResnetBlock2D>().Count());
     }

@@ -9,7 +9,7 @@ namespace LoraBake.Evaluation;
 /// --seed 1 --steps 20 --sampler euler_a --cfg 7 --width 512 --height 512 --out cell.png</c>
 /// (no --lora for the baseline). Values are double-quoted for POSIX shells when they need it.
 /// </summary>
-public static class GenerateCommand
+public static class GenerateCommandLine
 {
     /// <summary>kohya's epoch file name as the colab patches it: NAME-03.safetensors.</summary>
     public static string EpochFile(string projectName, int epoch) =>

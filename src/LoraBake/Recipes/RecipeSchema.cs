@@ -1,0 +1,253 @@
+using System.Reflection;
+using Is = LoraBake.Recipes.RecipeRules;
+
+namespace LoraBake.Recipes;
+
+/// <summary>
+/// Every recipe setting, one row each: the record property that holds it (its C# type and default), the help that
+/// recipes/base.yaml writes beside it, the stage it fingerprints, its allowed values and the names kohya's sd-scripts
+/// and the colab give it. The binder validates with it, the "unknown key" messages suggest from it, `lorabake schema`
+/// writes recipes/lorabake.schema.json from it, and tests hold base.yaml's comments and the stages' fingerprints to it.
+/// Rules that involve more than one setting are <see cref="RecipeChecks"/>.
+/// </summary>
+public static class RecipeSchema
+{
+    public static readonly IReadOnlyList<SettingSpec> Settings =
+    [
+        // model:
+        Row<ModelSettings>(nameof(ModelSettings.Source), FingerprintedBy.Download,
+            "base checkpoint: anime | anylora | sd15 | builtin:tiny-sd1 | an http(s) URL | a local .safetensors/.ckpt path",
+            null, Kohya("pretrained_model_name_or_path"), Kohya("training_model")),
+        Row<ModelSettings>(nameof(ModelSettings.Sha256), FingerprintedBy.Download,
+            "expected SHA-256 of the checkpoint (64 hex digits); a mismatch stops the download"),
+        Row<ModelSettings>(nameof(ModelSettings.Vae), FingerprintedBy.Download,
+            "optional separate VAE (URL or path); pair one with \"noVae\" checkpoints such as anylora"),
+        Row<ModelSettings>(nameof(ModelSettings.VaeSha256), FingerprintedBy.Download,
+            "expected SHA-256 of the VAE file"),
+        Row<ModelSettings>(nameof(ModelSettings.Tokenizer), FingerprintedBy.TrainEpoch,
+            "folder with vocab.json + merges.txt; null uses the one stored with the model"),
+
+        // dataset:
+        Row<DatasetSettings>(nameof(DatasetSettings.Path), FingerprintedBy.Process,
+            "the images, relative to the project folder (images + same-name .txt, or N_name subfolders)",
+            Is.NonEmpty, Kohya("image_dir", " (or path: inside dataset.subsets)")),
+        Row<DatasetSettings>(nameof(DatasetSettings.Resolution), FingerprintedBy.Process,
+            "training resolution: 512–1024 in steps of 128; 512 for SD 1.x, 768 costs ~2.3× the time",
+            Is.Resolution),
+        Row<DatasetSettings>(nameof(DatasetSettings.FlipAug), FingerprintedBy.Process,
+            "also train on mirrored images; doubles variety, but breaks asymmetric details (hair parts, logos)"),
+        Row<DatasetSettings>(nameof(DatasetSettings.ShuffleTags), FingerprintedBy.Process,
+            "shuffle caption tags each step (kohya shuffle_caption); good for booru-tag captions",
+            null, Kohya("shuffle_caption")),
+        Row<DatasetSettings>(nameof(DatasetSettings.ActivationTags), FingerprintedBy.Process,
+            "keep_tokens: this many leading tags stay first and are never shuffled (0–3; your trigger word)",
+            Is.ActivationTags, Kohya("keep_tokens")),
+        Row<DatasetSettings>(nameof(DatasetSettings.CaptionExtension), FingerprintedBy.Process,
+            "caption file next to each image: photo.png + photo.txt",
+            Is.CaptionExtension("\".txt\" or \".caption\" (or be \"\" for no captions)")),
+        Row<DatasetSettings>(nameof(DatasetSettings.NumRepeats), FingerprintedBy.Process,
+            "times each image is seen per epoch; aim for images × repeats ≈ 200–400",
+            Is.IntRange(1, 10_000)),
+        Row<DatasetSettings>(nameof(DatasetSettings.EnableBucket), FingerprintedBy.Process,
+            "aspect-ratio buckets: train non-square images without cropping"),
+        Row<DatasetSettings>(nameof(DatasetSettings.MinBucketReso), FingerprintedBy.Process,
+            "smallest bucket side; null = 256, or 320 when resolution > 640 (the colab's rule)",
+            Is.BucketReso),
+        Row<DatasetSettings>(nameof(DatasetSettings.MaxBucketReso), FingerprintedBy.Process,
+            "largest bucket side; null = 1024, or 1280 when resolution > 640",
+            Is.BucketReso),
+        Row<DatasetSettings>(nameof(DatasetSettings.BucketResoSteps), FingerprintedBy.Process,
+            "bucket sides are multiples of this (8–256; 64 is standard)",
+            Is.BucketResoSteps),
+        Row<DatasetSettings>(nameof(DatasetSettings.BucketNoUpscale), FingerprintedBy.Process,
+            "true: never enlarge small images to fill a bucket"),
+        Row<DatasetSettings>(nameof(DatasetSettings.CaptionDropoutRate), FingerprintedBy.Process,
+            "chance (0–1) to train a step with an empty caption; 0.05 helps style LoRAs work without the trigger",
+            Is.DoubleRange(0, 1)),
+        Row<DatasetSettings>(nameof(DatasetSettings.CaptionTagDropoutRate), FingerprintedBy.Process,
+            "chance (0–1) to drop each shuffled tag; 0–0.1 makes the LoRA less tag-dependent",
+            Is.DoubleRange(0, 1)),
+        Row<DatasetSettings>(nameof(DatasetSettings.KeepDuplicates), FingerprintedBy.Process,
+            "true: byte-identical duplicate images count more than once"),
+        Row<DatasetSettings>(nameof(DatasetSettings.Strict), FingerprintedBy.Process,
+            "true: a skipped file (unreadable image, empty caption) is an error instead of a warning"),
+        Row<DatasetSettings>(nameof(DatasetSettings.FollowLinks), FingerprintedBy.Process,
+            "true: also use symbolic links that lead outside the dataset folder"),
+        Row<DatasetSettings>(nameof(DatasetSettings.Background), FingerprintedBy.Process,
+            "colour transparent pixels are flattened onto (name or #RRGGBB)",
+            Is.Colour),
+        Row<DatasetSettings>(nameof(DatasetSettings.MaxImagePixels), FingerprintedBy.Process,
+            "refuse images declaring more pixels than this, before decoding them",
+            Is.LongRange(1, 1_000_000_000)),
+        Row<DatasetSettings>(nameof(DatasetSettings.Subsets), FingerprintedBy.Process,
+            "explicit subsets instead of folder discovery: - {path: dataset/extra, num_repeats: 5, is_reg: false}"),
+
+        // dataset.subsets[]: each item of dataset.subsets; unset values come from the dataset section.
+        Row<SubsetSettings>(nameof(SubsetSettings.Path), FingerprintedBy.Process,
+            "the subset's folder, relative to the project folder",
+            Is.NonEmpty),
+        Row<SubsetSettings>(nameof(SubsetSettings.NumRepeats), FingerprintedBy.Process,
+            "times each image of the subset is seen per epoch (default: dataset.num_repeats)",
+            Is.IntRange(1, 10_000)),
+        Row<SubsetSettings>(nameof(SubsetSettings.ClassTokens), FingerprintedBy.Process,
+            "caption of images without a caption file (kohya class_tokens; default: the folder's name after N_)"),
+        Row<SubsetSettings>(nameof(SubsetSettings.CaptionExtension), FingerprintedBy.Process,
+            "caption file extension of the subset (default: dataset.caption_extension)",
+            Is.CaptionExtension("\".txt\"")),
+        Row<SubsetSettings>(nameof(SubsetSettings.FlipAug), FingerprintedBy.Process,
+            "also train on the subset's mirrored images (default: dataset.flip_aug)"),
+        Row<SubsetSettings>(nameof(SubsetSettings.ShuffleTags), FingerprintedBy.Process,
+            "shuffle the subset's caption tags (default: dataset.shuffle_tags)"),
+        Row<SubsetSettings>(nameof(SubsetSettings.ActivationTags), FingerprintedBy.Process,
+            "leading tags kept in front (default: dataset.activation_tags)",
+            Is.ActivationTags),
+        Row<SubsetSettings>(nameof(SubsetSettings.IsReg), FingerprintedBy.Process,
+            "regularisation images (kohya is_reg), weighted by training.prior_loss_weight"),
+
+        // training:
+        Row<TrainingSettings>(nameof(TrainingSettings.PreferredUnit), FingerprintedBy.TrainEpoch,
+            "what how_many counts: epochs | steps"),
+        Row<TrainingSettings>(nameof(TrainingSettings.HowMany), FingerprintedBy.TrainEpoch,
+            "epochs (or steps) to train; the colab trains 10 epochs",
+            Is.IntRange(1, 1_000_000), Kohya("max_train_epochs", " (with preferred_unit: epochs)"), Kohya("max_train_steps", " (with preferred_unit: steps)")),
+        Row<TrainingSettings>(nameof(TrainingSettings.SaveEveryNEpochs), FingerprintedBy.TrainExport,
+            "write NAME-01.safetensors, NAME-02... every this many epochs (0 = only at the end)",
+            Is.IntRange(0, 10_000, "0 means only at the end")),
+        Row<TrainingSettings>(nameof(TrainingSettings.KeepOnlyLastNEpochs), FingerprintedBy.TrainExport,
+            "keep only the newest this many saved epochs (0 = keep all)",
+            Is.IntRange(0, 10_000, "0 means keep all"), Kohya("save_last_n_epochs")),
+        Row<TrainingSettings>(nameof(TrainingSettings.TrainBatchSize), FingerprintedBy.Process,
+            "images per step (colab 1–8); higher is faster per epoch but needs more memory",
+            Is.TrainBatchSize, Kohya("batch_size")),
+        Row<TrainingSettings>(nameof(TrainingSettings.UnetLr), FingerprintedBy.TrainEpoch,
+            "learning rate of the UNet part (typical 1e-4–1e-3; ~1.0 for Prodigy)",
+            Is.UnetLr, Kohya("learning_rate")),
+        Row<TrainingSettings>(nameof(TrainingSettings.TextEncoderLr), FingerprintedBy.TrainEpoch,
+            "learning rate of the text encoder (typical 5e-5–2e-4; 0 trains the UNet only)",
+            Is.TextEncoderLr, Kohya("network_train_unet_only", ": 0")),
+        Row<TrainingSettings>(nameof(TrainingSettings.LrScheduler), FingerprintedBy.TrainEpoch,
+            "constant | constant_with_warmup | cosine | cosine_with_restarts | linear | polynomial",
+            Is.OneOf(RecipeRules.Schedulers)),
+        Row<TrainingSettings>(nameof(TrainingSettings.LrSchedulerNumber), FingerprintedBy.TrainEpoch,
+            "restarts for cosine_with_restarts, power for polynomial (ignored otherwise)",
+            Is.DoubleRange(0, 1000), Kohya("lr_scheduler_num_cycles"), Kohya("lr_scheduler_power")),
+        Row<TrainingSettings>(nameof(TrainingSettings.LrWarmupRatio), FingerprintedBy.TrainEpoch,
+            "fraction of the steps spent ramping the LR up from 0 (0–0.5)",
+            Is.DoubleRange(0, 0.5), Kohya("lr_warmup_steps")),
+        Row<TrainingSettings>(nameof(TrainingSettings.MinSnrGamma), FingerprintedBy.TrainEpoch,
+            "min-SNR-γ loss weighting: steadier training (5 is standard); false turns it off",
+            Is.MinSnrGamma),
+        Row<TrainingSettings>(nameof(TrainingSettings.NoiseOffset), FingerprintedBy.TrainEpoch,
+            "adds offset noise for darker darks and brighter brights (0–0.1 usual; 0 = off)",
+            Is.DoubleRange(0, 1)),
+        Row<TrainingSettings>(nameof(TrainingSettings.ClipSkip), FingerprintedBy.TrainEpoch,
+            "use the text encoder's penultimate layer (2 for anime models, 1 for sd15)",
+            Is.IntRange(1, 12)),
+        Row<TrainingSettings>(nameof(TrainingSettings.MaxTokenLength), FingerprintedBy.TrainEpoch,
+            "caption length in CLIP tokens: 75 | 150 | 225 (longer captions are cut)",
+            Is.MaxTokenLength),
+        Row<TrainingSettings>(nameof(TrainingSettings.Seed), FingerprintedBy.Process,
+            "random seed for shuffling, noise and timesteps; same seed = same run"),
+        Row<TrainingSettings>(nameof(TrainingSettings.SavePrecision), FingerprintedBy.TrainExport,
+            "dtype of the saved LoRA: fp16 | bf16 | float",
+            Is.OneOf("fp16", "bf16", "float")),
+        Row<TrainingSettings>(nameof(TrainingSettings.MixedPrecision), FingerprintedBy.TrainEpoch,
+            "dtype the frozen base model is held in: auto | fp32 | bf16 | fp16",
+            Is.OneOf("auto", "fp32", "bf16", "fp16")),
+        Row<TrainingSettings>(nameof(TrainingSettings.Optimizer), FingerprintedBy.TrainEpoch,
+            "AdamW8bit (colab default; block-wise 8-bit state) | AdamW | Lion | Prodigy | DAdaptAdam | DAdaptLion | AdaFactor | SGDNesterov",
+            Is.Optimizer, Kohya("optimizer_type")),
+        Row<TrainingSettings>(nameof(TrainingSettings.OverrideValuesForDadaptAndProdigy), FingerprintedBy.TrainEpoch,
+            "the colab's switch: with Prodigy/DAdapt*, both LRs 0.5, constant_with_warmup 0.05, network_alpha = network_dim, and (if optimizer_args is empty) its arguments; `plan` prints the values"),
+        Row<TrainingSettings>(nameof(TrainingSettings.OptimizerArgs), FingerprintedBy.TrainEpoch,
+            "kohya-style key=value strings, e.g. [weight_decay=0.1, \"betas=[0.9,0.99]\"]",
+            Is.OptimizerArgs),
+        Row<TrainingSettings>(nameof(TrainingSettings.MaxGradNorm), FingerprintedBy.TrainEpoch,
+            "clip gradients to this norm (0 = no clipping)",
+            Is.DoubleRange(0, 1000, "0 turns clipping off")),
+        Row<TrainingSettings>(nameof(TrainingSettings.WeightedCaptions), FingerprintedBy.TrainEpoch,
+            "train (tag:1.2), (tag) and [tag] weights in captions as the webui reads them (kohya weighted_captions)"),
+        Row<TrainingSettings>(nameof(TrainingSettings.PriorLossWeight), FingerprintedBy.TrainEpoch,
+            "loss weight of regularisation images (subsets with is_reg: true); the colab uses 1.0",
+            Is.DoubleRange(0, 100, "1 weighs regularisation images like training images")),
+        Row<TrainingSettings>(nameof(TrainingSettings.ContinueFromLora), FingerprintedBy.TrainEpoch,
+            "a .safetensors LoRA (path relative to the project folder) to start from instead of zero; its content is part of the cache key",
+            Is.SafetensorsFile),
+
+        // network:
+        Row<NetworkSettings>(nameof(NetworkSettings.LoraType), FingerprintedBy.TrainEpoch,
+            "LoRA (attention and linear layers) | LoCon (also the ResNet convolutions)",
+            null, Kohya("network_module")),
+        Row<NetworkSettings>(nameof(NetworkSettings.NetworkDim), FingerprintedBy.TrainEpoch,
+            "rank: capacity and file size (1–128; 8–32 is plenty for one character)",
+            Is.IntRange(1, 128)),
+        Row<NetworkSettings>(nameof(NetworkSettings.NetworkAlpha), FingerprintedBy.TrainEpoch,
+            "scales updates by alpha/dim; half the dim is the usual choice (1–128)",
+            Is.DoubleRange(1, 128)),
+        Row<NetworkSettings>(nameof(NetworkSettings.ConvDim), FingerprintedBy.TrainEpoch,
+            "LoCon only: rank of the convolution layers (1–64)",
+            Is.IntRange(1, 64)),
+        Row<NetworkSettings>(nameof(NetworkSettings.ConvAlpha), FingerprintedBy.TrainEpoch,
+            "LoCon only: alpha of the convolution layers (1–64)",
+            Is.DoubleRange(1, 64)),
+
+        // evaluation:
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Prompts), FingerprintedBy.Evaluate,
+            "grid prompts; [trigger] becomes your activation tags",
+            Is.Prompts),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.NegativePrompt), FingerprintedBy.Evaluate,
+            "applied to every prompt"),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Seeds), FingerprintedBy.Evaluate,
+            "one image per seed per cell, so changes between epochs are comparable",
+            Is.Seeds),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Sampler), FingerprintedBy.Evaluate,
+            "ddim | euler | euler_a | dpmpp_2m_karras (webui names like \"Euler a\" also work)",
+            Is.Sampler, Kohya("sample_sampler")),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Steps), FingerprintedBy.Evaluate,
+            "sampling steps per image (1–150)",
+            Is.IntRange(1, 150)),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Cfg), FingerprintedBy.Evaluate,
+            "classifier-free guidance scale (1–30; 5–9 usual)",
+            Is.DoubleRange(1, 30)),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Width), FingerprintedBy.Evaluate,
+            "image width (64–2048, multiple of 8)",
+            Is.ImageSide),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Height), FingerprintedBy.Evaluate,
+            "image height (64–2048, multiple of 8)",
+            Is.ImageSide),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Epochs), FingerprintedBy.Evaluate,
+            "which saved epochs to test: all | \"every 2\" | \"2,4,6\"",
+            Is.EvaluationEpochs),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Weights), FingerprintedBy.Evaluate,
+            "LoRA strengths to compare (0–2)",
+            Is.LoraWeights),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.XAxis), FingerprintedBy.Evaluate,
+            "optional webui-style axis, e.g. \"Prompt S/R: smile, frown\""),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.YAxis), FingerprintedBy.Evaluate,
+            "optional second axis"),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.ZAxis), FingerprintedBy.Evaluate,
+            "optional third axis (one sub-grid per value)"),
+        Row<EvaluationSettings>(nameof(EvaluationSettings.Preview), FingerprintedBy.Evaluate,
+            "true: render each epoch's cells right after it trains (kohya sample_every_n_epochs); Evaluate reuses them"),
+    ];
+
+    /// <summary>Each setting by its path; list items as dataset.subsets[].num_repeats.</summary>
+    public static readonly IReadOnlyDictionary<string, SettingSpec> ByPath = Settings.ToDictionary(s => s.Path, StringComparer.Ordinal);
+
+    /// <summary>sd-scripts / colab names users bring along, and where the setting lives here ("training.how_many (with preferred_unit: steps)").</summary>
+    public static readonly IReadOnlyDictionary<string, string> KohyaNames =
+        Settings.SelectMany(s => s.KohyaNames.Select(k => (k.Name, Where: s.Path + k.Note))).ToDictionary(k => k.Name, k => k.Where, StringComparer.Ordinal);
+
+    /// <summary>The YAML section of a settings record: training for <see cref="TrainingSettings"/>, dataset.subsets[] for <see cref="SubsetSettings"/>.</summary>
+    public static string SectionOf(Type record) =>
+        record == typeof(SubsetSettings) ? "dataset.subsets[]" : RecipeLoader.Sections.Single(s => s.Type == record).Name;
+
+    static SettingSpec Row<TRecord>(string property, FingerprintedBy stage, string help, SettingConstraint? allowed = null, params KohyaName[] kohya)
+    {
+        var prop = typeof(TRecord).GetProperty(property, BindingFlags.Public | BindingFlags.Instance)
+            ?? throw new InvalidOperationException($"{typeof(TRecord).Name} has no property {property}");
+        return new SettingSpec($"{SectionOf(typeof(TRecord))}.{KeyNames.SnakeCase(property)}", prop, help, stage, kohya) { Constraint = allowed };
+    }
+
+    static KohyaName Kohya(string name, string note = "") => new(name, note);
+}
