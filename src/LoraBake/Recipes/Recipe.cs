@@ -114,6 +114,12 @@ public sealed record TrainingSettings
     public string SavePrecision { get; init; } = "fp16";
     /// <summary>Dtype the frozen base weights are held in: auto, fp32, bf16, fp16.</summary>
     public string MixedPrecision { get; init; } = "auto";
+    /// <summary>
+    /// Recompute each UNet block in backward instead of keeping its activations. The epoch fingerprint names it only
+    /// when on, so recipes written before it existed keep their fingerprints.
+    /// </summary>
+    [FingerprintIgnore]
+    public bool GradientCheckpointing { get; init; }
     /// <summary>AdamW8bit (colab default), AdamW, Lion, Prodigy, DAdaptAdam, DAdaptLion, AdaFactor, SGDNesterov.</summary>
     public string Optimizer { get; init; } = "AdamW8bit";
     /// <summary>The colab's switch: with Prodigy/DAdapt*, use its learning rates, scheduler, alpha and arguments (<see cref="AdaptiveOptimizerOverride"/>).</summary>

@@ -80,6 +80,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         int done = 0;
         if (trainText) model.TextEncoder.train(); else model.TextEncoder.eval();
         model.Unet.train();
+        model.Unet.GradientCheckpointing = training.GradientCheckpointing;
 
         foreach (var batch in batches)
         {

@@ -38,6 +38,8 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .Add("torch", TorchSharp.torch.__version__);
         // auto resolves per machine, and the two dtypes train different weights.
         if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Current.Name);
+        // Recomputed blocks round their weight gradients differently in the last bits.
+        if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
         if (TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
         if (t.ContinueFromLora is { } lora)

@@ -153,7 +153,7 @@ public sealed class TrainExportStage(IReadOnlyList<TrainEpochStage> epochs) : IS
             NumEpochs = schedule.Epochs, MaxTrainSteps = schedule.TotalSteps, NumBatchesPerEpoch = schedule.StepsPerEpoch,
             Dataset = dataset, Seed = training.Seed, TrainingStartedAt = 0, SessionId = sessionId,
             ClipSkip = training.ClipSkip, MaxTokenLength = training.MaxTokenLength == 75 ? null : training.MaxTokenLength,
-            MixedPrecision = KohyaMixedPrecision(training.MixedPrecision), NoiseOffset = training.NoiseOffset > 0 ? training.NoiseOffset : null, MinSnrGamma = training.MinSnrGamma,
+            MixedPrecision = KohyaMixedPrecision(training.MixedPrecision), GradientCheckpointing = training.GradientCheckpointing, NoiseOffset = training.NoiseOffset > 0 ? training.NoiseOffset : null, MinSnrGamma = training.MinSnrGamma,
             MaxGradNorm = training.MaxGradNorm, PriorLossWeight = training.PriorLossWeight, CaptionDropoutRate = recipe.Dataset.CaptionDropoutRate, CaptionTagDropoutRate = recipe.Dataset.CaptionTagDropoutRate,
             ImplementationVersion = "lorabake/" + FingerprintBuilder.LoraBakeVersion,
             SdModelName = model.FileName, NewSdModelHash = model.Sha256, VaeName = vae?.FileName, NewVaeHash = vae?.Sha256,

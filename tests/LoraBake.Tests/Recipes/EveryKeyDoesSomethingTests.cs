@@ -79,7 +79,9 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         new("training.max_token_length", "training.max_token_length: 75", "Train-Epoch-01", "encode"),
         new("training.seed", "training.seed: 7", "Process", "captions"),
         new("training.save_precision", "training.save_precision: bf16", "Train-Export", "export"),
-        new("training.mixed_precision", "training.mixed_precision: bf16", "Train-Epoch-01", "frozen"),
+        // fp16: auto may resolve to bf16 or fp32 depending on the machine, but never to fp16 on a CPU.
+        new("training.mixed_precision", "training.mixed_precision: fp16", "Train-Epoch-01", "frozen"),
+        new("training.gradient_checkpointing", "training.gradient_checkpointing: true", "Train-Epoch-01", "metadata:ss_gradient_checkpointing"),
         new("training.optimizer", "training.optimizer: Lion", "Train-Epoch-01", "optimizer"),
         new("training.override_values_for_dadapt_and_prodigy", "training.override_values_for_dadapt_and_prodigy: false", "Train-Epoch-01", "optimizer",
             "training.optimizer: Prodigy\ntraining.unet_lr: 1.0\ntraining.text_encoder_lr: 1.0"),
