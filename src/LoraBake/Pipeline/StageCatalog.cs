@@ -6,7 +6,7 @@ namespace LoraBake.Pipeline;
 /// The pipeline's shape: four slots in order — Download, Process, Train, Evaluate — each filled by a factory
 /// that makes the slot's stages for a recipe (Train makes one stage per epoch). A slot nobody registered is
 /// planned as placeholder stages marked "not available yet", so the plan still shows the whole pipeline.
-/// Stages register in <see cref="PipelineStages"/>, one line each.
+/// Stages register in the CLI's PipelineStages (the composition root), one line each.
 /// </summary>
 public sealed class StageCatalog
 {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using LoraBake.Data;
+using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 using SixLabors.ImageSharp;

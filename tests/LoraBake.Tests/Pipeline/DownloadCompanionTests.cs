@@ -1,6 +1,7 @@
+using LoraBake.Cli;
+using LoraBake.Download;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 
 namespace LoraBake.Tests.Pipeline;

@@ -1,6 +1,6 @@
 using System.Text;
+using LoraBake.Download;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 

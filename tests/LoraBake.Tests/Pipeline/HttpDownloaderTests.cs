@@ -1,5 +1,5 @@
+using LoraBake.Download;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Runtime;
 
 namespace LoraBake.Tests.Pipeline;

@@ -1,7 +1,8 @@
+using LoraBake.Cli;
+using LoraBake.Download;
 using LoraBake.Evaluation;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Training;
 using SixLabors.ImageSharp;

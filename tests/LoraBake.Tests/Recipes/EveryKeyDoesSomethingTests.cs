@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text;
+using LoraBake.Cli;
 using LoraBake.Data;
+using LoraBake.Download;
 using LoraBake.Evaluation;
 using LoraBake.Models;
 using LoraBake.Models.Text;
 using LoraBake.Networks;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Training;
 using SixLabors.ImageSharp;

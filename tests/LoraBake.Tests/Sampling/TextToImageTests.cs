@@ -1,3 +1,4 @@
+using LoraBake.Diffusion;
 using LoraBake.Runtime;
 using LoraBake.Sampling;
 using static TorchSharp.torch;
@@ -93,7 +94,7 @@ public class TextToImageTests
         var latents = TextToImage.Generate(model, sampler, cond, uncond, new TextToImageSettings(16, 16, 1, 3, 0));
         // One DDIM step from t = 1 to ᾱ₀ with ε = 3: x' = √ᾱ₀·(x − √(1−ᾱ₁)·3)/√ᾱ₁ + √(1−ᾱ₀)·3.
         var x = randn(new long[] { 1, 4, 2, 2 }, generator: new Generator(0));
-        var schedule = LoraBake.Training.NoiseSchedule.StableDiffusion;
+        var schedule = NoiseSchedule.StableDiffusion;
         double a1 = schedule.AlphasCumprod[1], a0 = schedule.AlphasCumprod[0];
         var expected = Math.Sqrt(a0) * (x - Math.Sqrt(1 - a1) * 3) / Math.Sqrt(a1) + Math.Sqrt(1 - a0) * 3;
         Assert.True(SamplingTestPaths.MaxAbsDiff(latents, expected) < 1e-5);

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using LoraBake.Cli;
 using LoraBake.Data;
 using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
+using LoraBake.Tests.Data;
 
 namespace LoraBake.Tests.Training;
 

@@ -1,8 +1,8 @@
+using LoraBake.Diffusion;
 using LoraBake.Tests.Sampling;
-using LoraBake.Training;
 using static TorchSharp.torch;
 
-namespace LoraBake.Tests.Training;
+namespace LoraBake.Tests.Diffusion;
 
 /// <summary>The SD 1.x DDPM schedule and min-SNR weights against diffusers / kohya (goldens/common).</summary>
 public class NoiseScheduleTests
