@@ -74,10 +74,10 @@ public sealed class DatasetSpecialFilesTests : IDisposable
         public void Put(string key, ProcessedImage image) => _metas[key] = image.Meta;
     }
 
-    [Fact]
+    [SkippableFact]
     public void Pipes_devices_sockets_and_broken_or_outside_links_are_skipped_with_their_reason()
     {
-        if (OperatingSystem.IsWindows()) return;
+        Skip.If(OperatingSystem.IsWindows(), "needs Unix special files (FIFOs, sockets, devices)");
         using var socket = MakeSpecialFiles();
         var result = Process(ProjectDir, new DatasetSettings());
         var byPath = result.Report.Images.ToDictionary(i => i.Path);
@@ -95,10 +95,10 @@ public sealed class DatasetSpecialFilesTests : IDisposable
         Assert.Equal(["good.png", "inside.png"], result.Index.Images.Select(i => i.Path));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Follow_links_uses_a_link_that_leaves_the_dataset_folder_but_never_a_device()
     {
-        if (OperatingSystem.IsWindows()) return;
+        Skip.If(OperatingSystem.IsWindows(), "needs Unix special files (FIFOs, sockets, devices)");
         using var socket = MakeSpecialFiles();
         var result = Process(ProjectDir, new DatasetSettings { FollowLinks = true });
         var byPath = result.Report.Images.ToDictionary(i => i.Path);

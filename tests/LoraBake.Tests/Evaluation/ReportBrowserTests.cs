@@ -8,15 +8,11 @@ public sealed class ReportBrowserTests : IDisposable
     readonly string _dir = Directory.CreateTempSubdirectory("report-browser-").FullName;
     public void Dispose() => Directory.Delete(_dir, true);
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Browser")]
-    public void Report_RendersInChromium_NotBlank()
+    public void Report_renders_in_chromium_not_blank()
     {
-        if (!File.Exists("/usr/bin/chromium"))
-        {
-            Console.WriteLine("Skipped: /usr/bin/chromium is not installed (apt-get install -y chromium).");
-            return;
-        }
+        Skip.IfNot(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is not installed (apt-get install -y chromium)");
         var report = SyntheticReport.Write(_dir, cellSize: 96);
         var png = Path.Combine(_dir, "screenshot.png");
         var psi = new ProcessStartInfo("bash", [Path.Combine(RepoRoot(), "build", "check-report.sh"), report, png])

@@ -88,7 +88,7 @@ public class NightlyBuildTests
 
     /// <summary>The real program and real stages (two demo images): Process of two projects, one with a broken recipe.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Cli_build_all_goes_on_after_a_failed_project_and_exits_non_zero_naming_it()
     {
         using var repo = new PipelineTempRepo();

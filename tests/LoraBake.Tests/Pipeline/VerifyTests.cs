@@ -106,7 +106,7 @@ public class VerifyTests
 
     /// <summary>The real program and the real Process stage: verify passes, then fails naming the tampered file.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Cli_verify_passes_on_a_fresh_lock_and_fails_on_a_tampered_one()
     {
         using var repo = new PipelineTempRepo();

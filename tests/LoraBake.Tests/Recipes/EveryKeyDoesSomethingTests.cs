@@ -241,7 +241,7 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         return o;
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Every_key_changes_its_stage_fingerprint_and_what_it_documents()
     {
         var projectDir = repo.Layout.ProjectDir(Project);

@@ -18,7 +18,7 @@ public class TrainSettingsTests
     static double[] Losses(TrainProject p) =>
         File.ReadAllLines(p.Output("loss.csv")).Skip(1).Select(l => double.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Max_grad_norm_0_trains_without_clipping()
     {
         // kohya skips clipping at 0; clip_grad_norm_(params, 0) zeroed every gradient and left lora_up at its zero init.
@@ -33,7 +33,7 @@ public class TrainSettingsTests
             File.WriteAllText(txt, caption);
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Weighted_captions_train_the_webui_weights()
     {
         using var plain = new TrainProject("  weighted_captions: false", epochs: 1, repeats: 1);
@@ -51,7 +51,7 @@ public class TrainSettingsTests
         Assert.NotEqual(Losses(plain)[0], Losses(weighted)[0]);
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Continue_from_lora_opens_the_file_in_the_project_folder_and_its_content_keys_the_epoch()
     {
         using var first = new TrainProject(epochs: 2, repeats: 1);
@@ -78,7 +78,7 @@ public class TrainSettingsTests
         return Directory.Exists(dir) ? Directory.GetDirectories(dir).Length : 0;
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Preview_renders_each_epochs_cells_as_it_finishes_and_evaluate_reuses_them()
     {
         using var project = new TrainProject(epochs: 2, repeats: 1);
@@ -109,7 +109,7 @@ public class TrainSettingsTests
     }
 
     /// <summary>Each of the colab's optimizers trains the tiny project (Prodigy and DAdapt* with the colab's override values).</summary>
-    [Theory, Trait("Category", "Slow")]
+    [Theory, Trait("Category", "E2E")]
     [InlineData("AdamW8bit", "[min_8bit_size=0]")]
     [InlineData("DAdaptAdam", "[]")]
     [InlineData("DAdaptLion", "[weight_decay=0.01]")]

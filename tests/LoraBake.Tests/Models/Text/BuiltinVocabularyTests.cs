@@ -5,7 +5,7 @@ namespace LoraBake.Tests.Models.Text;
 public class BuiltinVocabularyTests
 {
     [Fact]
-    public void TwoBuildsAreByteIdentical()
+    public void Two_builds_are_byte_identical()
     {
         var a = TextTestPaths.TempDir();
         var b = TextTestPaths.TempDir();
@@ -25,7 +25,7 @@ public class BuiltinVocabularyTests
     }
 
     [Fact]
-    public void LoadsAsAClipTokenizerAndRoundTrips()
+    public void Loads_as_a_clip_tokenizer_and_round_trips()
     {
         var dir = TextTestPaths.TempDir();
         try

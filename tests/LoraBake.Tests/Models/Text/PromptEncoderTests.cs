@@ -17,7 +17,7 @@ public class PromptEncoderTests
     static float MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
     [Fact]
-    public void SingleChunkMatchesGoldens()
+    public void Single_chunk_matches_goldens()
     {
         var g = Goldens();
         try
@@ -43,7 +43,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void ChunkIdsFollowKohya()
+    public void Chunk_ids_follow_kohya()
     {
         var tok = Tok.Value;
         var ids = LongPromptIds();
@@ -65,7 +65,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void ThreeChunksReassembleTo227Tokens()
+    public void Three_chunks_reassemble_to_227_tokens()
     {
         using var noGrad = no_grad();
         var encoder = new PromptEncoder(Tok.Value, Model.Value);
@@ -83,7 +83,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void WebuiChunksLongPromptsAtCommas()
+    public void Webui_chunks_long_prompts_at_commas()
     {
         var tok = Tok.Value;
         var webui = new WebuiPromptEncoder(tok, Model.Value);
@@ -108,7 +108,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void WebuiBreakAndWeights()
+    public void Webui_break_and_weights()
     {
         var tok = Tok.Value;
         var webui = new WebuiPromptEncoder(tok, Model.Value);
@@ -124,7 +124,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void WebuiEncodeAppliesEmphasisAndPadsUncond()
+    public void Webui_encode_applies_emphasis_and_pads_uncond()
     {
         using var noGrad = no_grad();
         var tok = Tok.Value;
@@ -159,7 +159,7 @@ public class KohyaWeightedCaptionTests
     static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
 
     [Fact]
-    public void WeightsFollowTokensIntoChunks()
+    public void Weights_follow_tokens_into_chunks()
     {
         var tok = Tok.Value;
         var prompt = string.Join(" ", Enumerable.Repeat("word", 74)) + " (cat:1.5) [dog] \\(x\\)";
@@ -182,7 +182,7 @@ public class KohyaWeightedCaptionTests
     }
 
     [Fact]
-    public void EncodeMultipliesWithoutRestoringTheMean()
+    public void Encode_multiplies_without_restoring_the_mean()
     {
         using var noGrad = no_grad();
         using var model = ClipTextModelTests.LoadTiny();

@@ -7,7 +7,7 @@ namespace LoraBake.Tests.Models.Text;
 public class TokenizeCommandTests
 {
     [Fact]
-    public void JsonListsIdsTokensAndChunks()
+    public void Json_lists_ids_tokens_and_chunks()
     {
         var output = new StringWriter();
         int rc = TokenizeCommand.Run(new TokenizeCommand.Settings
@@ -23,7 +23,7 @@ public class TokenizeCommandTests
     }
 
     [Fact]
-    public void TextShowsChunksAndTheCut()
+    public void Text_shows_chunks_and_the_cut()
     {
         var output = new StringWriter();
         var prompt = string.Join(" ", Enumerable.Repeat("word", 80));
@@ -36,7 +36,7 @@ public class TokenizeCommandTests
     }
 
     [Fact]
-    public void MissingTokenizerIsAUserError()
+    public void Missing_tokenizer_is_a_user_error()
     {
         var e = Assert.Throws<UserError>(() => TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = "x" }, new StringWriter()));
         Assert.Contains("--tokenizer", e.Message);
