@@ -16,7 +16,7 @@ namespace LoraBake.Tests.Data;
 /// </summary>
 public sealed class DatasetSpecialFilesTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "lorabake-special-" + Guid.NewGuid().ToString("N")[..12]);
+    readonly TempFolder _root = new("lorabake-special-");
     string ProjectDir => Path.Combine(_root, "projects", "p");
     string Dataset => Path.Combine(ProjectDir, "dataset");
 
@@ -28,10 +28,7 @@ public sealed class DatasetSpecialFilesTests : IDisposable
         File.WriteAllText(Path.Combine(Dataset, "good.txt"), "pchan, red");
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _root.Dispose();
 
     static void MkFifo(string path)
     {

@@ -22,24 +22,20 @@ public class DemoDatasetTests
     {
         if (Environment.GetEnvironmentVariable("LORABAKE_REGENERATE_DEMO") == "1")
             DemoDataset.Generate(Path.Combine(RepoRoot(), "projects", "demo", "dataset"));
-        var dir = Path.Combine(Path.GetTempPath(), "lorabake-demo-" + Guid.NewGuid().ToString("N"));
-        try
+        using var dir = new TempFolder("lorabake-demo-");
+        var images = DemoDataset.Generate(dir);
+        Assert.Equal(12, images.Count);
+        long total = 0;
+        var committed = Path.Combine(RepoRoot(), "projects", "demo", "dataset");
+        foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
         {
-            var images = DemoDataset.Generate(dir);
-            Assert.Equal(12, images.Count);
-            long total = 0;
-            var committed = Path.Combine(RepoRoot(), "projects", "demo", "dataset");
-            foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
-            {
-                total += new FileInfo(file).Length;
-                var name = Path.GetFileName(file);
-                if (name.EndsWith(".txt", StringComparison.Ordinal))
-                    Assert.StartsWith(DemoDataset.TriggerWord + ", ", File.ReadAllText(file));
-                Assert.True(File.ReadAllBytes(file).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(committed, name))),
-                    $"{name} differs from projects/demo/dataset/{name}: rerun this test with LORABAKE_REGENERATE_DEMO=1 to regenerate");
-            }
-            Assert.True(total < 1_000_000, $"demo dataset is {total} bytes");
+            total += new FileInfo(file).Length;
+            var name = Path.GetFileName(file);
+            if (name.EndsWith(".txt", StringComparison.Ordinal))
+                Assert.StartsWith(DemoDataset.TriggerWord + ", ", File.ReadAllText(file));
+            Assert.True(File.ReadAllBytes(file).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(committed, name))),
+                $"{name} differs from projects/demo/dataset/{name}: rerun this test with LORABAKE_REGENERATE_DEMO=1 to regenerate");
         }
-        finally { Directory.Delete(dir, true); }
+        Assert.True(total < 1_000_000, $"demo dataset is {total} bytes");
     }
 }

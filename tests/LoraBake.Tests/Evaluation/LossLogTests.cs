@@ -6,8 +6,8 @@ namespace LoraBake.Tests.Evaluation;
 
 public sealed class LossLogTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lossl-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
+    readonly TempFolder _dir = new("lossl-");
+    public void Dispose() => _dir.Dispose();
 
     public static IReadOnlyList<LossRow> Synthetic(int steps, int perEpoch = 25) => Enumerable.Range(1, steps).Select(i =>
         new LossRow(i, (i - 1) / perEpoch + 1, 0.15 + 0.1 * Math.Exp(-i / 40.0) + 0.04 * Math.Sin(i * 1.7),

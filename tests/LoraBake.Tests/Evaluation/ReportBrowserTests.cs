@@ -5,8 +5,8 @@ namespace LoraBake.Tests.Evaluation;
 /// <summary>Opens a synthetic report in headless Chromium via build/check-report.sh; skipped where Chromium is not installed.</summary>
 public sealed class ReportBrowserTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("report-browser-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
+    readonly TempFolder _dir = new("report-browser-");
+    public void Dispose() => _dir.Dispose();
 
     [SkippableFact]
     [Trait("Category", "Browser")]

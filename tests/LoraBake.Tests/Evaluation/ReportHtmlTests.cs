@@ -7,8 +7,8 @@ namespace LoraBake.Tests.Evaluation;
 
 public sealed class ReportHtmlTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("report-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
+    readonly TempFolder _dir = new("report-");
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Report_has_every_section_no_network_resources_and_escapes()

@@ -5,12 +5,12 @@ namespace LoraBake.Tests.Recipes;
 /// <summary>A throwaway repository in a temp folder: recipes/ holds copies of the real presets, projects/ is empty.</summary>
 public sealed class RecipeTestRepo : IDisposable
 {
+    readonly TempFolder _folder = new("lorabake-recipes-");
     public RepoLayout Layout { get; }
 
     public RecipeTestRepo(bool withPresets = true)
     {
-        var root = Path.Combine(Path.GetTempPath(), "lorabake-recipes-" + Guid.NewGuid().ToString("N")[..12]);
-        Layout = new RepoLayout(root);
+        Layout = new RepoLayout(_folder.Path);
         Directory.CreateDirectory(Layout.RecipesDir);
         Directory.CreateDirectory(Layout.ProjectsDir);
         if (withPresets)
@@ -44,8 +44,5 @@ public sealed class RecipeTestRepo : IDisposable
         return path;
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Layout.Root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 }

@@ -12,8 +12,8 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     // by ~1e-6 on outputs of magnitude ~1; 1e-5 absolute leaves room for that and catches any real error.
     const double Tolerance = 1e-5;
 
-    static string TinyTextEncoder => Path.Combine(TextTestPaths.TinyA, "diffusers", "text_encoder", "model.safetensors");
-    static string Goldens => Path.Combine(TextTestPaths.TinyA, "goldens", "text_encoder.safetensors");
+    static string TinyTextEncoder => Path.Combine(GoldensFolder.File("tiny_a"), "diffusers", "text_encoder", "model.safetensors");
+    static string Goldens => Path.Combine(GoldensFolder.File("tiny_a"), "goldens", "text_encoder.safetensors");
 
     internal static ClipTextModel LoadTiny()
     {

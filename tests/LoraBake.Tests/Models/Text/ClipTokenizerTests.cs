@@ -6,18 +6,18 @@ namespace LoraBake.Tests.Models.Text;
 
 public class ClipTokenizerTests
 {
-    static readonly Lazy<ClipTokenizer> Tokenizer = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+    static readonly Lazy<ClipTokenizer> Tokenizer = new(() => ClipTokenizer.Load(GoldensFolder.File("tokenizer")));
 
     public static IEnumerable<object[]> Cases()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TextTestPaths.TokenizerDir, "tokenizer_goldens.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldensFolder.File("tokenizer"), "tokenizer_goldens.json")));
         int n = doc.RootElement.GetProperty("cases").GetArrayLength();
         return Enumerable.Range(0, n).Select(i => new object[] { i });
     }
 
     static JsonElement Case(int index)
     {
-        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TextTestPaths.TokenizerDir, "tokenizer_goldens.json")));
+        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldensFolder.File("tokenizer"), "tokenizer_goldens.json")));
         return doc.RootElement.GetProperty("cases")[index];
     }
 
@@ -68,12 +68,8 @@ public class ClipTokenizerTests
     [Fact]
     public void Missing_files_are_user_errors()
     {
-        var dir = TextTestPaths.TempDir();
-        try
-        {
-            var e = Assert.Throws<UserError>(() => ClipTokenizer.Load(dir));
-            Assert.Contains("vocab.json", e.Message);
-        }
-        finally { Directory.Delete(dir, true); }
+        using var dir = new TempFolder("lorabake-text-");
+        var e = Assert.Throws<UserError>(() => ClipTokenizer.Load(dir));
+        Assert.Contains("vocab.json", e.Message);
     }
 }

@@ -8,11 +8,11 @@ namespace LoraBake.Tests.Models.Text;
 public class PromptEncoderTests
 {
     const double Tolerance = 1e-5; // float32 on another code path; see ClipTextModelTests
-    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(GoldensFolder.File("tokenizer")));
     static readonly Lazy<ClipTextModel> Model = new(ClipTextModelTests.LoadTiny);
 
     static Dictionary<string, Tensor> Goldens() =>
-        Safetensors.LoadStateDict(Path.Combine(TextTestPaths.TinyA, "goldens", "text_encoder.safetensors"));
+        Safetensors.LoadStateDict(Path.Combine(GoldensFolder.File("tiny_a"), "goldens", "text_encoder.safetensors"));
 
     static float MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
@@ -37,7 +37,7 @@ public class PromptEncoderTests
 
     static int[] LongPromptIds()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TextTestPaths.TokenizerDir, "tokenizer_goldens.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldensFolder.File("tokenizer"), "tokenizer_goldens.json")));
         var c = doc.RootElement.GetProperty("cases").EnumerateArray().First(e => e.GetProperty("num_tokens_no_special").GetInt32() == 90);
         return c.GetProperty("ids_no_special_untruncated").EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
@@ -156,7 +156,7 @@ public class PromptEncoderTests
 
 public class KohyaWeightedCaptionTests
 {
-    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(GoldensFolder.File("tokenizer")));
 
     [Fact]
     public void Weights_follow_tokens_into_chunks()

@@ -12,7 +12,7 @@ public class TokenizeCommandTests
         var output = new StringWriter();
         int rc = TokenizeCommand.Run(new TokenizeCommand.Settings
         {
-            Prompt = "A photo of a CAT", Tokenizer = TextTestPaths.TokenizerDir, Json = true,
+            Prompt = "A photo of a CAT", Tokenizer = GoldensFolder.File("tokenizer"), Json = true,
         }, output);
         Assert.Equal(0, rc);
         using var doc = JsonDocument.Parse(output.ToString());
@@ -27,7 +27,7 @@ public class TokenizeCommandTests
     {
         var output = new StringWriter();
         var prompt = string.Join(" ", Enumerable.Repeat("word", 80));
-        TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = prompt, Tokenizer = TextTestPaths.TokenizerDir }, output);
+        TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = prompt, Tokenizer = GoldensFolder.File("tokenizer") }, output);
         var text = output.ToString();
         Assert.Contains("80 tokens", text);
         Assert.Contains("chunk 1: 75 tokens", text);
