@@ -15,7 +15,7 @@ public sealed class ReportBrowserTests : IDisposable
         Skip.IfNot(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is not installed (apt-get install -y chromium)");
         var report = SyntheticReport.Write(_dir, cellSize: 96);
         var png = Path.Combine(_dir, "screenshot.png");
-        var psi = new ProcessStartInfo("bash", [Path.Combine(RepoRoot(), "build", "check-report.sh"), report, png])
+        var psi = new ProcessStartInfo("bash", [Path.Combine(RepoFolder.Root, "build", "check-report.sh"), report, png])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -35,12 +35,5 @@ public sealed class ReportBrowserTests : IDisposable
             Directory.CreateDirectory(Path.Combine(keep, "grids"));
             File.Copy(Path.Combine(_dir, "grids", "xyz.png"), Path.Combine(keep, "grids", "xyz.png"), true);
         }
-    }
-
-    static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "build", "check-report.sh"))) return d.FullName;
-        throw new DirectoryNotFoundException("build/check-report.sh not found above " + AppContext.BaseDirectory);
     }
 }

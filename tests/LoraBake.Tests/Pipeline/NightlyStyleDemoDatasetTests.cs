@@ -42,7 +42,7 @@ public class NightlyStyleDemoDatasetTests
     [Fact]
     public void Style_demo_dataset_matches_its_generator()
     {
-        var committed = Path.Combine(LoraBake.Tests.Data.DemoDatasetTests.RepoRoot(), "projects", "style-demo", "dataset");
+        var committed = Path.Combine(RepoFolder.Root, "projects", "style-demo", "dataset");
         if (Environment.GetEnvironmentVariable("LORABAKE_REGENERATE_STYLE_DEMO") == "1") Generate(committed);
         using var dir = new TempFolder("lorabake-style-demo-");
         Generate(dir);

@@ -18,16 +18,8 @@ public sealed class RecipeTestRepo : IDisposable
                 File.Copy(f, Path.Combine(Layout.RecipesDir, Path.GetFileName(f)));
     }
 
-    /// <summary>The repository's own recipes/ folder (found by walking up from the test binaries).</summary>
-    public static string PresetsDir
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "recipes", "base.yaml"))) return Path.Combine(d.FullName, "recipes");
-            throw new InvalidOperationException("recipes/base.yaml not found above " + AppContext.BaseDirectory);
-        }
-    }
+    /// <summary>The repository's own recipes/ folder.</summary>
+    public static string PresetsDir => Path.Combine(RepoFolder.Root, "recipes");
 
     public string WriteProject(string name, string yaml)
     {
