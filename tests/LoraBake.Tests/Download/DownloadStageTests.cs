@@ -3,8 +3,9 @@ using LoraBake.Download;
 using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
+using LoraBake.Tests.Pipeline;
 
-namespace LoraBake.Tests.Pipeline;
+namespace LoraBake.Tests.Download;
 
 public class DownloadStageTests
 {
