@@ -6,8 +6,8 @@ namespace LoraBake.Pipeline;
 
 /// <summary>
 /// SHA-256 of input files (dataset images, local models), remembered by (path, size, last-write time) so
-/// unchanged files are not re-read on every plan. The stat triple is only a hint for skipping a re-hash: it never enters a fingerprint —
-/// fingerprints and cache keys are always the content hash. (As with make or git, a file rewritten with the
+/// unchanged files are not re-read on every plan. The stat triple is only a hint for skipping a re-hash: it never
+/// enters a fingerprint — fingerprints and cache keys are always the content hash. (As with make or git, a file rewritten with the
 /// same size and the same mtime would be missed; touching it fixes that.)
 /// The cache is one JSON file, written atomically (temp file + rename) by <see cref="Save"/>.
 /// </summary>
