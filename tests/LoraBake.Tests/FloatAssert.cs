@@ -21,4 +21,13 @@ static class FloatAssert
         double worst = excess.max().item<double>();
         Assert.True(worst <= 0, $"{what}: differs by up to {(a - e).abs().max().item<double>():G3} (allowed {atol:G3} + {rtol:G3}·|x|)");
     }
+
+    /// <summary>The same check for plain numbers (losses read from loss.csv, metrics).</summary>
+    public static void Close(double[] expected, double[] actual, double rtol, double atol, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(double.IsFinite(actual[i]) && Math.Abs(actual[i] - expected[i]) <= atol + rtol * Math.Abs(expected[i]),
+                $"{what}[{i}]: {actual[i]:R} is not {expected[i]:R} (allowed {atol:G3} + {rtol:G3}·|x|)");
+    }
 }

@@ -1,6 +1,6 @@
 namespace LoraBake.Tests;
 
-/// <summary>../shared/goldens beside the repository (CI lays it there), found by walking up from the test binaries.</summary>
+/// <summary>The test suite's one way to the goldens: ../shared/goldens beside the repository (CI lays it there), found by walking up from the test binaries.</summary>
 static class GoldensFolder
 {
     static readonly Lazy<string> Found = new(() =>
@@ -14,4 +14,7 @@ static class GoldensFolder
     });
 
     public static string Root => Found.Value;
+
+    /// <summary>A path under the goldens: <c>GoldensFolder.File("tiny_a", "unet.safetensors")</c>.</summary>
+    public static string File(params string[] parts) => Path.Combine([Root, .. parts]);
 }

@@ -1,9 +1,9 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using LoraBake.Download;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Runtime;
 using LoraBake.Sampling;
 using Spectre.Console.Cli;

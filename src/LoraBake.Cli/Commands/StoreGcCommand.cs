@@ -1,6 +1,6 @@
 using System.ComponentModel;
+using LoraBake.Download;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Runtime;
 using Spectre.Console.Cli;
 

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
+using LoraBake.Download;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Runtime;
 using Spectre.Console.Cli;
 

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using LoraBake.Evaluation;
 using LoraBake.Pipeline;
 using LoraBake.Runtime;
 using Spectre.Console.Cli;

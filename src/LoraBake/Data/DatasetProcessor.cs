@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 
@@ -36,7 +37,7 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
         var shas = new string[images.Count];
         Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = _parallelism }, i =>
         {
-            try { shas[i] = hashes.Sha256(images[i].File); }
+            try { shas[i] = hashes.Sha256(images[i].File.FullPath, images[i].File.Length, images[i].File.LastWriteUtc); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 throw new UserError($"dataset file {images[i].File.FullPath} cannot be read ({e.Message}); fix its permissions or remove it, then run again.");
@@ -68,7 +69,7 @@ public sealed class DatasetProcessor(IProcessedImageCache cache, FileHashCache h
             if (result.Meta.SourceSha256 != shas[i])
             {
                 // The file changed without changing size or mtime: trust the content.
-                hashes.Record(images[i].File, result.Meta.SourceSha256);
+                hashes.Record(images[i].File.FullPath, images[i].File.Length, images[i].File.LastWriteUtc, result.Meta.SourceSha256);
                 shas[i] = result.Meta.SourceSha256;
                 key = ImageKey(shas[i], processing);
             }

@@ -54,7 +54,7 @@ public sealed class ProcessStage(int maxDegreeOfParallelism = 0) : IStage
     // A file that cannot be read makes the plan stale, not a crash; Process then says which file and why.
     static string TryHash(FileHashCache hashes, DatasetFile file)
     {
-        try { return hashes.Sha256(file); }
+        try { return hashes.Sha256(file.FullPath, file.Length, file.LastWriteUtc); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return "unreadable"; }
     }
 

@@ -1,8 +1,8 @@
 using LoraBake.Data;
+using LoraBake.Download;
 using LoraBake.Models;
 using LoraBake.Networks;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Training;
 
 namespace LoraBake.Evaluation;

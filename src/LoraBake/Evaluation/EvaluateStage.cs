@@ -1,10 +1,10 @@
+using LoraBake.Download;
 using LoraBake.Numerics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LoraBake.Data;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Sampling;
 using LoraBake.Training;
 using SixLabors.ImageSharp;

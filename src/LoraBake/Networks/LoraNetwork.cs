@@ -1,5 +1,4 @@
 using LoraBake.Runtime;
-using LoraBake.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

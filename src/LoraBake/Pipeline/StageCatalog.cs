@@ -5,7 +5,8 @@ namespace LoraBake.Pipeline;
 /// <summary>
 /// The pipeline's shape: four slots in order — Download, Process, Train, Evaluate — each filled by a factory
 /// that makes the slot's stages for a recipe (Train makes one stage per epoch). A slot nobody registered has
-/// no stages (tests build catalogs of a few slots). Stages register in <see cref="PipelineStages"/>, one line each.
+/// no stages (tests build catalogs of a few slots). Stages register in the CLI's PipelineStages (the composition
+/// root), one line each.
 /// </summary>
 public sealed class StageCatalog
 {

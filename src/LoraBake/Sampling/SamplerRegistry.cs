@@ -1,5 +1,5 @@
+using LoraBake.Diffusion;
 using LoraBake.Runtime;
-using LoraBake.Training;
 
 namespace LoraBake.Sampling;
 

@@ -1,4 +1,4 @@
-using LoraBake.Training;
+using LoraBake.Diffusion;
 using static TorchSharp.torch;
 
 namespace LoraBake.Sampling;

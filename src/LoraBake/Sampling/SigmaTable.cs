@@ -1,4 +1,4 @@
-using LoraBake.Training;
+using LoraBake.Diffusion;
 
 namespace LoraBake.Sampling;
 

@@ -1,3 +1,5 @@
+using LoraBake.Networks;
+
 using static TorchSharp.torch;
 
 namespace LoraBake.Training;

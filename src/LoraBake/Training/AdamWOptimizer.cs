@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoraBake.Networks;
 using static TorchSharp.torch;
 
 namespace LoraBake.Training;

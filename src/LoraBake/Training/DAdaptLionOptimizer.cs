@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LoraBake.Networks;
 using static TorchSharp.torch;
 
 namespace LoraBake.Training;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using LoraBake.Data;
+using LoraBake.Diffusion;
 using LoraBake.Models;
 using LoraBake.Models.Text;
 using LoraBake.Models.Vae;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
+using LoraBake.Networks;
 using static TorchSharp.torch;
 
 namespace LoraBake.Training;

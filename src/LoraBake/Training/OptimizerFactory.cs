@@ -1,3 +1,4 @@
+using LoraBake.Networks;
 using LoraBake.Runtime;
 
 namespace LoraBake.Training;

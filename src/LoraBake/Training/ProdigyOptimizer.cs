@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LoraBake.Networks;
 using LoraBake.Runtime;
 using static TorchSharp.torch;
 

@@ -1,9 +1,9 @@
+using LoraBake.Download;
 using LoraBake.Numerics;
 using System.Globalization;
 using LoraBake.Data;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using static TorchSharp.torch;
 
@@ -27,6 +27,9 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         : [StageCatalog.Download, StageCatalog.Process, StageCatalog.EpochStageName(epoch - 1, totalEpochs)];
 
     public string? PreviousStage => Epoch == 1 ? null : DependsOn[^1];
+
+    /// <summary>Renders evaluation.preview cells after the epoch; Evaluation sits above Training, so it is handed in.</summary>
+    public EpochPreviewRenderer? Preview { get; init; }
 
     public Fingerprint ComputeFingerprint(StageContext context)
     {
@@ -105,7 +108,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         // evaluation.preview: this epoch's grid cells now, with the file the export will write (a side effect in the
         // cell store only; the epoch's own outputs are the same with or without it).
         if (recipe.Evaluation.Preview)
-            Evaluation.EpochPreview.Render(context, index, output.Directory, Epoch, totalEpochs);
+            Preview?.Invoke(context, index, output.Directory, Epoch, totalEpochs);
     }
 
     /// <summary>The dtype the frozen base weights are held in; auto is decided per machine (<see cref="AutoPrecision"/>).</summary>

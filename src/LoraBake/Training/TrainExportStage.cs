@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using LoraBake.Data;
+using LoraBake.Download;
 using LoraBake.Models.Checkpoints;
 using LoraBake.Networks;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using LoraBake.Data;
+using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 using SixLabors.ImageSharp;
@@ -15,7 +16,7 @@ namespace LoraBake.Tests.Data;
 /// </summary>
 public sealed class DatasetSpecialFilesTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "lorabake-special-" + Guid.NewGuid().ToString("N")[..12]);
+    readonly TempFolder _root = new("lorabake-special-");
     string ProjectDir => Path.Combine(_root, "projects", "p");
     string Dataset => Path.Combine(ProjectDir, "dataset");
 
@@ -27,10 +28,7 @@ public sealed class DatasetSpecialFilesTests : IDisposable
         File.WriteAllText(Path.Combine(Dataset, "good.txt"), "pchan, red");
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _root.Dispose();
 
     static void MkFifo(string path)
     {
@@ -73,10 +71,10 @@ public sealed class DatasetSpecialFilesTests : IDisposable
         public void Put(string key, ProcessedImage image) => _metas[key] = image.Meta;
     }
 
-    [Fact]
+    [SkippableFact]
     public void Pipes_devices_sockets_and_broken_or_outside_links_are_skipped_with_their_reason()
     {
-        if (OperatingSystem.IsWindows()) return;
+        Skip.If(OperatingSystem.IsWindows(), "needs Unix special files (FIFOs, sockets, devices)");
         using var socket = MakeSpecialFiles();
         var result = Process(ProjectDir, new DatasetSettings());
         var byPath = result.Report.Images.ToDictionary(i => i.Path);
@@ -94,10 +92,10 @@ public sealed class DatasetSpecialFilesTests : IDisposable
         Assert.Equal(["good.png", "inside.png"], result.Index.Images.Select(i => i.Path));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Follow_links_uses_a_link_that_leaves_the_dataset_folder_but_never_a_device()
     {
-        if (OperatingSystem.IsWindows()) return;
+        Skip.If(OperatingSystem.IsWindows(), "needs Unix special files (FIFOs, sockets, devices)");
         using var socket = MakeSpecialFiles();
         var result = Process(ProjectDir, new DatasetSettings { FollowLinks = true });
         var byPath = result.Report.Images.ToDictionary(i => i.Path);

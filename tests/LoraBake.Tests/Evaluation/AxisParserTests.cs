@@ -8,14 +8,14 @@ public sealed class AxisParserTests
     const string Key = "evaluation.x_axis";
 
     [Fact]
-    public void Csv_QuotesAndSpaces_AsPythonCsvReader()
+    public void Csv_quotes_and_spaces_as_python_csv_reader()
     {
         Assert.Equal(["a", "b, c", "d \"e\""], AxisParser.SplitCsv("a,  \"b, c\" , \"d \"\"e\"\"\"", Key));
         Assert.Equal(["x", "y"], AxisParser.SplitCsv(" x ,, y, ", Key));
     }
 
     [Fact]
-    public void Csv_UnclosedQuote_IsUserError()
+    public void Csv_unclosed_quote_is_user_error()
     {
         var e = Assert.Throws<UserError>(() => AxisParser.SplitCsv("a, \"b", Key));
         Assert.Contains(Key, e.Message);
@@ -35,11 +35,11 @@ public sealed class AxisParserTests
     [InlineData("0-1 [5]", new[] { 0, 0.25, 0.5, 0.75, 1.0 })]
     [InlineData("0.8, 1", new[] { 0.8, 1.0 })]
     [InlineData("1-2", new[] { 1.0, 2.0 })]
-    public void Floats_ExpandAsWebui(string text, double[] expected) =>
+    public void Floats_expand_as_webui(string text, double[] expected) =>
         Assert.Equal(expected, AxisParser.ExpandDoubles(text, Key));
 
     [Fact]
-    public void BadValues_AreUserErrorsNamingTheKey()
+    public void Bad_values_are_user_errors_naming_the_key()
     {
         Assert.Contains(Key, Assert.Throws<UserError>(() => AxisParser.ExpandInts("1, two", Key)).Message);
         Assert.Contains(Key, Assert.Throws<UserError>(() => AxisParser.ExpandDoubles("0.5-1 (+0)", Key)).Message);
@@ -53,17 +53,17 @@ public sealed class AxisParserTests
     [InlineData("Weight: 0.5-1 (+0.25)", AxisKind.Weight)]
     [InlineData("Seed: 1-3", AxisKind.Seed)]
     [InlineData("Prompt:", AxisKind.Prompt)]
-    public void AxisTypes(string text, AxisKind kind) => Assert.Equal(kind, AxisParser.ParseAxis(text, Key).Kind);
+    public void Axis_types(string text, AxisKind kind) => Assert.Equal(kind, AxisParser.ParseAxis(text, Key).Kind);
 
     [Fact]
-    public void UnknownAxisType_IsUserError()
+    public void Unknown_axis_type_is_user_error()
     {
         Assert.Contains("CFG", Assert.Throws<UserError>(() => AxisParser.ParseAxis("CFG: 5, 7", Key)).Message);
         Assert.Contains(Key, Assert.Throws<UserError>(() => AxisParser.ParseAxis("just values", Key)).Message);
     }
 
     [Fact]
-    public void Labels_PrintNumbersAsPython()
+    public void Labels_print_numbers_as_python()
     {
         Assert.Equal("1.0", PyNumber.Float(1));
         Assert.Equal("0.6", PyNumber.Float(0.6));

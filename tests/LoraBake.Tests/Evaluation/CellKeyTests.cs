@@ -11,7 +11,7 @@ public sealed class CellKeyTests
         g.Cells.SelectMany(c => c.Renders()).Select(r => CellKey.Compute(Model, LoraHash(r.Epoch), r)).ToHashSet();
 
     [Fact]
-    public void AddingAWeightOrAnEpoch_OnlyAddsKeys()
+    public void Adding_a_weight_or_an_epoch_only_adds_keys()
     {
         var s = new EvaluationSettings { Weights = [0.5, 1.0] };
         var before = Keys(EvaluationGrid.Build(s, [1, 2], "t"));
@@ -29,7 +29,7 @@ public sealed class CellKeyTests
     }
 
     [Fact]
-    public void EveryField_ChangesTheKey()
+    public void Every_field_changes_the_key()
     {
         var r = new RenderRequest { Epoch = 1, Weight = 0.8, Prompt = "p", NegativePrompt = "n", Seed = 1, Sampler = "euler_a", Steps = 20, Cfg = 7, Width = 512, Height = 512 };
         var k = CellKey.Compute(Model, "h", r);
@@ -46,7 +46,7 @@ public sealed class CellKeyTests
     }
 
     [Fact]
-    public void Canonical_IsDocumentedText_AndPromptsCannotForgeLines()
+    public void Canonical_is_documented_text_and_prompts_cannot_forge_lines()
     {
         var r = new RenderRequest { Epoch = null, Weight = 0, Prompt = "a\nseed=9", NegativePrompt = "", Seed = 1, Sampler = "euler_a", Steps = 20, Cfg = 7, Width = 512, Height = 512 };
         var text = CellKey.Canonical("m", null, r);

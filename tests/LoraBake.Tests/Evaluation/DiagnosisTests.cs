@@ -10,7 +10,7 @@ public sealed class DiagnosisTests
     const int S = 48;
 
     [Fact]
-    public void Metrics_OnKnownImages()
+    public void Metrics_on_known_images()
     {
         using var grey = SyntheticImages.Solid(S, S, new Rgb24(128, 128, 128));
         using var red = SyntheticImages.Solid(S, S, new Rgb24(255, 0, 0));
@@ -42,7 +42,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void IdenticalToBaseline_IsUndercooked_NoRecommendation()
+    public void Identical_to_baseline_is_undercooked_no_recommendation()
     {
         var (_, d, groups) = Run((_, b) => b);
         Assert.True(d.Undercooked);
@@ -54,7 +54,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void Noise_IsOvercooked()
+    public void Noise_is_overcooked()
     {
         var (_, d, _) = Run((r, b) => SyntheticImages.Noise(S, S, (int)r.Seed));
         Assert.True(d.Overcooked);
@@ -64,7 +64,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void BlackRenders_AreOvercooked()
+    public void Black_renders_are_overcooked()
     {
         var (_, d, _) = Run((r, b) => SyntheticImages.Solid(S, S, new Rgb24(0, 0, 0)));
         Assert.True(d.Overcooked);
@@ -72,7 +72,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void SeedsCollapsed_IsOverfit()
+    public void Seeds_collapsed_is_overfit()
     {
         // Every seed gives the same tinted picture.
         var (_, d, groups) = Run((r, b) => SyntheticImages.Gradient(S, S, 1, tint: 40));
@@ -81,7 +81,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void PromptsCollapsed_IsOverfit()
+    public void Prompts_collapsed_is_overfit()
     {
         var (_, d, groups) = Run((r, b) => SyntheticImages.Gradient(S, S, (int)r.Seed * 7, tint: 40), ["[trigger], a", "[trigger], a much longer prompt here"]);
         Assert.True(d.Overfit);
@@ -89,7 +89,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void ModerateTint_GrowingWithEpochAndWeight_RecommendsLatestEpochHighestWeight()
+    public void Moderate_tint_growing_with_epoch_and_weight_recommends_latest_epoch_highest_weight()
     {
         var (_, d, groups) = Run((r, b) =>
         {
@@ -108,7 +108,7 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
-    public void OvercookedTopWeight_RecommendsALowerWeight()
+    public void Overcooked_top_weight_recommends_a_lower_weight()
     {
         var (_, d, _) = Run((r, b) => r.Weight >= 1.0 && r.Epoch == 2
             ? SyntheticImages.Noise(S, S, (int)r.Seed)

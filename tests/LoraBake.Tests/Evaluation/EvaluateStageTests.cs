@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
+using LoraBake.Download;
 using LoraBake.Evaluation;
 using LoraBake.Models;
 using LoraBake.Networks;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Sampling;
 using LoraBake.Tests.Pipeline;

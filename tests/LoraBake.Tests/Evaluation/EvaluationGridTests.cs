@@ -9,7 +9,7 @@ public sealed class EvaluationGridTests
     static readonly EvaluationSettings Defaults = new();
 
     [Fact]
-    public void Defaults_EpochsByWeights_WithBaselineColumn_SeedsBatched()
+    public void Defaults_epochs_by_weights_with_baseline_column_seeds_batched()
     {
         var g = EvaluationGrid.Build(Defaults, [1, 2, 3], "mychar");
         Assert.Equal(AxisKind.Epoch, g.X.Kind);
@@ -30,7 +30,7 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void TwoPrompts_GoOnZ()
+    public void Two_prompts_go_on_z()
     {
         var s = Defaults with { Prompts = ["[trigger], a", "[trigger], b"] };
         var g = EvaluationGrid.Build(s, [1, 2], "t");
@@ -43,11 +43,11 @@ public sealed class EvaluationGridTests
     [InlineData("every 2", new[] { 2, 4, 5 })]
     [InlineData("all", new[] { 1, 2, 3, 4, 5 })]
     [InlineData("1, 3-5", new[] { 1, 3, 4, 5 })]
-    public void EpochSelection_AllEveryList(string text, int[] expected) =>
+    public void Epoch_selection_all_every_list(string text, int[] expected) =>
         Assert.Equal(expected, EpochSelection.Select(text, [1, 2, 3, 4, 5], "evaluation.epochs"));
 
     [Fact]
-    public void EpochSelection_UnsavedEpoch_IsUserError()
+    public void Epoch_selection_unsaved_epoch_is_user_error()
     {
         var e = Assert.Throws<UserError>(() => EpochSelection.Select("2, 9", [1, 2, 3], "evaluation.epochs"));
         Assert.Contains("evaluation.epochs", e.Message);
@@ -55,7 +55,7 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void PromptSR_ReplacesInPromptAndNegative_FirstValueIsOriginal()
+    public void Prompt_SR_replaces_in_prompt_and_negative_first_value_is_original()
     {
         var s = Defaults with { Prompts = ["[trigger], red dress"], NegativePrompt = "red hair", XAxis = "Prompt S/R: red, blue, \"green, light\"" };
         var g = EvaluationGrid.Build(s, [1, 2], "me");
@@ -69,7 +69,7 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void PromptSR_SearchOnlyInNegative_IsAccepted_AndTriggerPlaceholderWorks()
+    public void Prompt_SR_search_only_in_negative_is_accepted_and_trigger_placeholder_works()
     {
         var s = Defaults with { NegativePrompt = "lowres", YAxis = "Prompt S/R: lowres, blurry" };
         Assert.Equal("blurry", EvaluationGrid.Build(s, [1], "t").At(0, 1, 0).NegativePrompt);
@@ -80,7 +80,7 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void PromptSR_SearchMissing_IsUserErrorNamingKey()
+    public void Prompt_SR_search_missing_is_user_error_naming_key()
     {
         var s = Defaults with { ZAxis = "Prompt S/R: hat, cap" };
         var e = Assert.Throws<UserError>(() => EvaluationGrid.Build(s, [1], "t"));
@@ -89,7 +89,7 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void SeedAxis_OneSeedPerCell_WeightFixedWhenNotOnAxis()
+    public void Seed_axis_one_seed_per_cell_weight_fixed_when_not_on_axis()
     {
         var s = Defaults with { YAxis = "Seed: 5-7", Weights = [0.7, 0.9] };
         var g = EvaluationGrid.Build(s, [1, 2], "t");
@@ -102,7 +102,7 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void Conflicts_AreUserErrors()
+    public void Conflicts_are_user_errors()
     {
         Assert.Contains("both", Assert.Throws<UserError>(() => EvaluationGrid.Build(Defaults with { XAxis = "Weight: 1", YAxis = "Weight: 2" }, [1], "t")).Message);
         Assert.Contains("Epoch", Assert.Throws<UserError>(() =>
@@ -113,6 +113,6 @@ public sealed class EvaluationGridTests
     }
 
     [Fact]
-    public void EmptyTrigger_LeavesNoDanglingComma() =>
+    public void Empty_trigger_leaves_no_dangling_comma() =>
         Assert.Equal("solo, looking at viewer", EvaluationGrid.Build(Defaults, [1], "").At(0, 0, 0).Prompt);
 }

@@ -10,7 +10,7 @@ public sealed class GridImageTests
     static readonly Rgb24 White = new(255, 255, 255), Black = new(0, 0, 0);
 
     [Fact]
-    public void Font_CoversPrintableAscii_WithDistinctGlyphs()
+    public void Font_covers_printable_ascii_with_distinct_glyphs()
     {
         var shapes = new HashSet<string>();
         for (var c = ' '; c <= '~'; c++)
@@ -23,7 +23,7 @@ public sealed class GridImageTests
     }
 
     [Fact]
-    public void Label_DrawsDarkPixels_InItsArea_AndDifferentTextDiffers()
+    public void Label_draws_dark_pixels_in_its_area_and_different_text_differs()
     {
         using var a = SyntheticImages.Solid(200, 40, White);
         using var b = SyntheticImages.Solid(200, 40, White);
@@ -39,7 +39,7 @@ public sealed class GridImageTests
     }
 
     [Fact]
-    public void Wrap_SplitsWords_AndBreaksLongOnes()
+    public void Wrap_splits_words_and_breaks_long_ones()
     {
         var lines = BitmapFont.Wrap("one two three fourfivesixseven", 1, 6 * 9 - 1);   // 9 characters per line
         Assert.Equal(["one two", "three", "fourfives", "ixseven"], lines);
@@ -47,7 +47,7 @@ public sealed class GridImageTests
     }
 
     [Fact]
-    public void BatchGrid_SideBySide_ForTwoSeeds_TwoByTwoForFour()
+    public void Batch_grid_side_by_side_for_two_seeds_two_by_two_for_four()
     {
         var imgs = Enumerable.Range(0, 4).Select(i => SyntheticImages.Gradient(32, 24, i)).ToList();
         using var two = GridImage.ImageGrid(imgs.Take(2).ToList());
@@ -59,7 +59,7 @@ public sealed class GridImageTests
     }
 
     [Fact]
-    public void Annotate_FollowsWebuiLayout()
+    public void Annotate_follows_webui_layout()
     {
         const int w = 100, h = 150;   // font (100+150)//25 = 10, spacing 5, scale 1
         using var plain = new Image<Rgb24>(3 * w, 2 * h, new Rgb24(120, 120, 120));
@@ -82,7 +82,7 @@ public sealed class GridImageTests
     }
 
     [Fact]
-    public void Compose_XYZ_SubGridsInARow_UnderZTitles()
+    public void Compose_XYZ_sub_grids_in_a_row_under_z_titles()
     {
         const int w = 64, h = 64;
         var cells = Enumerable.Range(0, 2 * 3 * 2).Select(i => SyntheticImages.Gradient(w, h, i)).ToList();

@@ -6,15 +6,15 @@ namespace LoraBake.Tests.Evaluation;
 
 public sealed class LossLogTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lossl-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
+    readonly TempFolder _dir = new("lossl-");
+    public void Dispose() => _dir.Dispose();
 
     public static IReadOnlyList<LossRow> Synthetic(int steps, int perEpoch = 25) => Enumerable.Range(1, steps).Select(i =>
         new LossRow(i, (i - 1) / perEpoch + 1, 0.15 + 0.1 * Math.Exp(-i / 40.0) + 0.04 * Math.Sin(i * 1.7),
             5e-4 * (0.5 + 0.5 * Math.Cos(Math.PI * i / steps)), 1e-4 * (0.5 + 0.5 * Math.Cos(Math.PI * i / steps)), [i * 37 % 1000, i * 91 % 1000])).ToList();
 
     [Fact]
-    public void WriteRead_RoundTrips_IncludingNaN()
+    public void Write_read_round_trips_including_NaN()
     {
         var path = Path.Combine(_dir, "loss.csv");
         var rows = Synthetic(10).Append(new LossRow(11, 1, double.NaN, 1e-4, 0, [999])).ToList();
@@ -30,7 +30,7 @@ public sealed class LossLogTests : IDisposable
     }
 
     [Fact]
-    public void Reads_TheEpochTrainersOutput()
+    public void Reads_the_epoch_trainers_output()
     {
         var path = Path.Combine(_dir, "loss.csv");
         File.WriteAllText(path, LoraBake.Training.EpochTrainer.LossHeader + "1,1,0.125,0.0005,0.0001,532 17\n2,1,0.25,0.0005,0.0001,9 800\n");
@@ -40,7 +40,7 @@ public sealed class LossLogTests : IDisposable
     }
 
     [Fact]
-    public void Append_AfterResume_ReplacesRepeatedSteps()
+    public void Append_after_resume_replaces_repeated_steps()
     {
         var path = Path.Combine(_dir, "loss.csv");
         LossLog.Append(path, Synthetic(30));
@@ -53,7 +53,7 @@ public sealed class LossLogTests : IDisposable
     }
 
     [Fact]
-    public void BadFile_IsUserError_NamingFileAndLine()
+    public void Bad_file_is_user_error_naming_file_and_line()
     {
         var path = Path.Combine(_dir, "loss.csv");
         File.WriteAllText(path, "step,epoch,loss,lr_unet,lr_te,timestep\n1,1,0.1,1e-4,0,5\n2,1,zero,1e-4,0,5\n");
@@ -65,7 +65,7 @@ public sealed class LossLogTests : IDisposable
     }
 
     [Fact]
-    public void Ema_IsDebiased()
+    public void Ema_is_debiased()
     {
         var e = LossChart.Ema([1.0, 1.0, double.NaN, 1.0]);
         Assert.All(e, v => Assert.Equal(1.0, v, 12));
@@ -74,7 +74,7 @@ public sealed class LossLogTests : IDisposable
     }
 
     [Fact]
-    public void Chart_DrawsLines_AndSvgHasSeries()
+    public void Chart_draws_lines_and_svg_has_series()
     {
         var rows = Synthetic(100);
         using var png = LossChart.Render(rows);

@@ -5,21 +5,17 @@ namespace LoraBake.Tests.Evaluation;
 /// <summary>Opens a synthetic report in headless Chromium via build/check-report.sh; skipped where Chromium is not installed.</summary>
 public sealed class ReportBrowserTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("report-browser-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
+    readonly TempFolder _dir = new("report-browser-");
+    public void Dispose() => _dir.Dispose();
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Browser")]
-    public void Report_RendersInChromium_NotBlank()
+    public void Report_renders_in_chromium_not_blank()
     {
-        if (!File.Exists("/usr/bin/chromium"))
-        {
-            Console.WriteLine("Skipped: /usr/bin/chromium is not installed (apt-get install -y chromium).");
-            return;
-        }
+        Skip.IfNot(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is not installed (apt-get install -y chromium)");
         var report = SyntheticReport.Write(_dir, cellSize: 96);
         var png = Path.Combine(_dir, "screenshot.png");
-        var psi = new ProcessStartInfo("bash", [Path.Combine(RepoRoot(), "build", "check-report.sh"), report, png])
+        var psi = new ProcessStartInfo("bash", [Path.Combine(RepoFolder.Root, "build", "check-report.sh"), report, png])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -39,12 +35,5 @@ public sealed class ReportBrowserTests : IDisposable
             Directory.CreateDirectory(Path.Combine(keep, "grids"));
             File.Copy(Path.Combine(_dir, "grids", "xyz.png"), Path.Combine(keep, "grids", "xyz.png"), true);
         }
-    }
-
-    static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "build", "check-report.sh"))) return d.FullName;
-        throw new DirectoryNotFoundException("build/check-report.sh not found above " + AppContext.BaseDirectory);
     }
 }

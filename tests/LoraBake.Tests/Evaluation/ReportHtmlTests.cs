@@ -7,11 +7,11 @@ namespace LoraBake.Tests.Evaluation;
 
 public sealed class ReportHtmlTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("report-").FullName;
-    public void Dispose() => Directory.Delete(_dir, true);
+    readonly TempFolder _dir = new("report-");
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public void Report_HasEverySection_NoNetworkResources_AndEscapes()
+    public void Report_has_every_section_no_network_resources_and_escapes()
     {
         var html = File.ReadAllText(SyntheticReport.Write(_dir));
         foreach (var id in new[] { "diagnosis", "grids", "loss", "dataset", "settings", "measurements", "reproduce" })
@@ -44,7 +44,7 @@ public sealed class ReportHtmlTests : IDisposable
     }
 
     [Fact]
-    public void Report_ReproduceCommands_AsDocumented()
+    public void Report_reproduce_commands_as_documented()
     {
         var html = File.ReadAllText(SyntheticReport.Write(_dir));
         // Epoch 3 at weight 1, second prompt, seed 2.
@@ -56,7 +56,7 @@ public sealed class ReportHtmlTests : IDisposable
     }
 
     [Fact]
-    public void Report_ShowsDatasetTopTagsBucketsAndSettings()
+    public void Report_shows_dataset_top_tags_buckets_and_settings()
     {
         var html = File.ReadAllText(SyntheticReport.Write(_dir));
         Assert.Contains("<tr><td>demo</td><td>2</td></tr>", html);
@@ -70,11 +70,11 @@ public sealed class ReportHtmlTests : IDisposable
     }
 
     [Fact]
-    public void QuoteAlways_EscapesShellSpecials() =>
+    public void Quote_always_escapes_shell_specials() =>
         Assert.Equal("\"a \\\"b\\\" \\$HOME \\`x\\` \\\\\"", GenerateCommandLine.QuoteAlways("a \"b\" $HOME `x` \\"));
 
     [Fact]
-    public void DatasetJson_ReadsWhatProcessWrites()
+    public void Dataset_json_reads_what_process_writes()
     {
         var path = Path.Combine(_dir, "dataset.json");
         SyntheticReport.Dataset().Write(path);

@@ -15,7 +15,7 @@ namespace LoraBake.Tests.Networks;
 /// </summary>
 public class GoldenNetworkTests
 {
-    private static string LoraDir => UNetTestPaths.TinyA("goldens", "lora");
+    private static string LoraDir => GoldensFolder.File("tiny_a", "goldens", "lora");
 
     private static void AssertClose(Tensor expected, Tensor actual, double tol, string what)
     {
@@ -38,7 +38,7 @@ public class GoldenNetworkTests
         var file = Safetensors.LoadStateDict(Path.Combine(LoraDir, $"{kind}.safetensors"));
         var golden = Safetensors.LoadStateDict(Path.Combine(LoraDir, $"{kind}_{tag}_outputs.safetensors"));
         var unetIn = TinyAUNet.LoadGolden();
-        var teIn = Safetensors.LoadStateDict(UNetTestPaths.TinyA("goldens", "text_encoder.safetensors"));
+        var teIn = Safetensors.LoadStateDict(GoldensFolder.File("tiny_a", "goldens", "text_encoder.safetensors"));
         try
         {
             using var net = LoraNetwork.FromWeights(unet, te, file, $"{kind}.safetensors");

@@ -148,34 +148,27 @@ public class KohyaMetadataTests
     [Fact]
     public void Saved_file_carries_hashes_of_its_own_tensor_data()
     {
-        var dir = Directory.CreateTempSubdirectory("lorabake-kohya-");
-        try
+        using var dir = new TempFolder("lorabake-kohya-");
+        manual_seed(0);
+        var tensors = new Dictionary<string, Tensor>
         {
-            manual_seed(0);
-            var tensors = new Dictionary<string, Tensor>
-            {
-                ["lora_unet_x.lora_down.weight"] = randn(4, 8).to(ScalarType.BFloat16),
-                ["lora_unet_x.lora_up.weight"] = zeros(8, 4).to(ScalarType.BFloat16),
-                ["lora_unet_x.alpha"] = tensor(2f).to(ScalarType.BFloat16),
-            };
-            var info = Info(NetworkType.LoRA);
-            var meta = KohyaMetadata.ForSave(KohyaMetadata.Build(info), info, 1, 25, 1700000100);
-            var path = Path.Combine(dir.FullName, "my_lora.safetensors");
-            KohyaMetadata.Save(path, tensors, meta);
+            ["lora_unet_x.lora_down.weight"] = randn(4, 8).to(ScalarType.BFloat16),
+            ["lora_unet_x.lora_up.weight"] = zeros(8, 4).to(ScalarType.BFloat16),
+            ["lora_unet_x.alpha"] = tensor(2f).to(ScalarType.BFloat16),
+        };
+        var info = Info(NetworkType.LoRA);
+        var meta = KohyaMetadata.ForSave(KohyaMetadata.Build(info), info, 1, 25, 1700000100);
+        var path = dir.File("my_lora.safetensors");
+        KohyaMetadata.Save(path, tensors, meta);
 
-            var bytes = File.ReadAllBytes(path);
-            var file = SafetensorsFile.Open(path);
-            Assert.Equal(KohyaMetadata.AddnetHashSafetensors(bytes), file.Metadata["sshs_model_hash"]);
-            Assert.Equal(64, file.Metadata["sshs_model_hash"].Length);
-            Assert.Equal(8, file.Metadata["sshs_legacy_hash"].Length);
-            Assert.Equal("networks.lora", file.Metadata["ss_network_module"]);
-            Assert.Equal("my_lora", file.Metadata["modelspec.title"]);
-            Assert.Equal(3, file.Entries.Count);
-            foreach (var t in tensors.Values) t.Dispose();
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
+        var bytes = File.ReadAllBytes(path);
+        var file = SafetensorsFile.Open(path);
+        Assert.Equal(KohyaMetadata.AddnetHashSafetensors(bytes), file.Metadata["sshs_model_hash"]);
+        Assert.Equal(64, file.Metadata["sshs_model_hash"].Length);
+        Assert.Equal(8, file.Metadata["sshs_legacy_hash"].Length);
+        Assert.Equal("networks.lora", file.Metadata["ss_network_module"]);
+        Assert.Equal("my_lora", file.Metadata["modelspec.title"]);
+        Assert.Equal(3, file.Entries.Count);
+        foreach (var t in tensors.Values) t.Dispose();
     }
 }

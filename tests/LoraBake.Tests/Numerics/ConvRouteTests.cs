@@ -69,9 +69,9 @@ public class ConvRouteTests
     {
         Skip.If(NotExpectedRight(route) is not null, NotExpectedRight(route));
         using var _ = Use(route);
-        using var ckpt = Sd1Checkpoint.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        using var ckpt = Sd1Checkpoint.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         using var vae = AutoencoderKL.FromStateDict(ckpt.VaeStateDict, ckpt.VaeNormGroups, ckpt.VaeNormEps, source: ckpt.SourcePath);
-        var g = SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "vae.safetensors")).Load();
+        var g = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "vae.safetensors")).Load();
         using var noGrad = no_grad();
         using var decoded = vae.Decode(g["decode_latents"]);
         FloatAssert.Close(g["decoded"], decoded, rtol: 0, atol: 1e-5, $"tiny_a VAE decode on route {route}");
@@ -144,8 +144,8 @@ public class ConvRouteTests
         {
             NumericsGuard.Use(null);
             Assert.False(NumericsGuard.Current.Bf16Usable);
-            var checkpoint = ModelsTestPaths.TinyA("tiny_a_ldm.safetensors");
-            var error = Assert.Throws<UserError>(() => Sd1Model.Load(checkpoint, tokenizerDir: ModelsTestPaths.Goldens("tokenizer"), frozenDtype: ScalarType.BFloat16));
+            var checkpoint = GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors");
+            var error = Assert.Throws<UserError>(() => Sd1Model.Load(checkpoint, tokenizerDir: GoldensFolder.File("tokenizer"), frozenDtype: ScalarType.BFloat16));
             Assert.Contains(checkpoint, error.Message);
             Assert.Contains("bfloat16", error.Message);
             Assert.Contains("mixed_precision: auto or fp32", error.Message);

@@ -23,7 +23,7 @@ public class KernelSelfTestTests
     [Fact]
     public void The_cache_returns_what_was_stored_and_a_damaged_cache_file_is_tested_again()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "lorabake-selftest-" + Guid.NewGuid().ToString("N"));
+        using var dir = new TempFolder("lorabake-selftest-");
         var before = Environment.GetEnvironmentVariable("LORABAKE_CACHE_DIR");
         Environment.SetEnvironmentVariable("LORABAKE_CACHE_DIR", dir);
         try
@@ -48,7 +48,6 @@ public class KernelSelfTestTests
         finally
         {
             Environment.SetEnvironmentVariable("LORABAKE_CACHE_DIR", before);
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
     }
 }

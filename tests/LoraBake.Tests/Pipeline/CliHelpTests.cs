@@ -30,7 +30,7 @@ public partial class CliHelpTests
         return CommandLine().Matches(help[at..]).Select(m => m.Groups[1].Value).Distinct().ToList();
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Help_of_every_command_renders()
     {
         var (exit, root, err) = Lorabake("--help");

@@ -76,13 +76,13 @@ public class NightlyBuildTests
 
     /// <summary>The real program and real stages (two demo images): Process of two projects, one with a broken recipe.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Cli_build_all_goes_on_after_a_failed_project_and_exits_non_zero_naming_it()
     {
         using var repo = new PipelineTempRepo();
         repo.AddProject("broken", Broken);
         var good = AddLocalModelProject(repo, "good", LocalModel + "training:\n  how_many: 1\n");
-        var demo = Path.Combine(LoraBake.Tests.Data.DemoDatasetTests.RepoRoot(), "projects", "demo", "dataset");
+        var demo = Path.Combine(RepoFolder.Root, "projects", "demo", "dataset");
         foreach (var f in new[] { "05_white.png", "05_white.txt", "08_gray.png", "08_gray.txt" })
             File.Copy(Path.Combine(demo, f), Path.Combine(good, "dataset", f));
 

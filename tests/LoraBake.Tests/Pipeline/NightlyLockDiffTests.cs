@@ -49,7 +49,7 @@ public class NightlyLockDiffTests
 
     /// <summary>`lorabake lock-diff` against the committed lock of a real git repository.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Cli_lock_diff_compares_the_working_lock_with_git_head()
     {
         using var repo = new PipelineTempRepo();

@@ -42,19 +42,15 @@ public class NightlyStyleDemoDatasetTests
     [Fact]
     public void Style_demo_dataset_matches_its_generator()
     {
-        var committed = Path.Combine(LoraBake.Tests.Data.DemoDatasetTests.RepoRoot(), "projects", "style-demo", "dataset");
+        var committed = Path.Combine(RepoFolder.Root, "projects", "style-demo", "dataset");
         if (Environment.GetEnvironmentVariable("LORABAKE_REGENERATE_STYLE_DEMO") == "1") Generate(committed);
-        var dir = Path.Combine(Path.GetTempPath(), "lorabake-style-demo-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            Generate(dir);
-            var files = Directory.EnumerateFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-            Assert.Equal(8, files.Count);
-            Assert.Equal(files, Directory.EnumerateFiles(committed).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList());
-            foreach (var name in files)
-                Assert.True(File.ReadAllBytes(Path.Combine(dir, name!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(committed, name!))),
-                    $"{name} differs from projects/style-demo/dataset/{name}: rerun with LORABAKE_REGENERATE_STYLE_DEMO=1");
-        }
-        finally { Directory.Delete(dir, true); }
+        using var dir = new TempFolder("lorabake-style-demo-");
+        Generate(dir);
+        var files = Directory.EnumerateFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(8, files.Count);
+        Assert.Equal(files, Directory.EnumerateFiles(committed).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList());
+        foreach (var name in files)
+            Assert.True(File.ReadAllBytes(Path.Combine(dir, name!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(committed, name!))),
+                $"{name} differs from projects/style-demo/dataset/{name}: rerun with LORABAKE_REGENERATE_STYLE_DEMO=1");
     }
 }

@@ -1,3 +1,4 @@
+using LoraBake.Evaluation;
 using LoraBake.Pipeline;
 
 namespace LoraBake.Tests.Pipeline;

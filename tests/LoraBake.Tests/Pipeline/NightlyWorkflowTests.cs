@@ -6,7 +6,7 @@ namespace LoraBake.Tests.Pipeline;
 /// <summary>.github/workflows/nightly.yml: well-formed, and every target and command it runs exists.</summary>
 public class NightlyWorkflowTests
 {
-    private static string Root => LoraBake.Tests.Data.DemoDatasetTests.RepoRoot();
+    private static string Root => RepoFolder.Root;
     private static string WorkflowText => File.ReadAllText(Path.Combine(Root, ".github", "workflows", "nightly.yml"));
 
     private static YamlMappingNode Workflow()

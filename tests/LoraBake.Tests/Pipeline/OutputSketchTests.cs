@@ -9,10 +9,9 @@ namespace LoraBake.Tests.Pipeline;
 /// <summary>Sketches of float outputs: a small change is estimated small, a large one large, a change of structure never equal.</summary>
 public class OutputSketchTests : IDisposable
 {
-    readonly string _dir = Path.Combine(Path.GetTempPath(), "lorabake-sketch-" + Guid.NewGuid().ToString("N"));
+    readonly TempFolder _dir = new("lorabake-sketch-");
 
-    public OutputSketchTests() => Directory.CreateDirectory(_dir);
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     string Tensors(string name, Dictionary<string, Tensor> tensors)
     {

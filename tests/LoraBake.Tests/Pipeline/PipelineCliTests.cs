@@ -33,7 +33,7 @@ public class PipelineCliTests
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Plan_json_lists_stages_then_download_makes_download_fresh()
     {
         using var repo = new PipelineTempRepo();
@@ -65,7 +65,7 @@ public class PipelineCliTests
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Recipe_errors_are_all_printed_and_nothing_is_written()
     {
         using var repo = new PipelineTempRepo();
@@ -79,7 +79,7 @@ public class PipelineCliTests
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void A_second_build_of_the_project_in_another_process_is_refused()
     {
         using var repo = new PipelineTempRepo();
@@ -93,11 +93,11 @@ public class PipelineCliTests
         Assert.Equal(0, Lorabake(repo.Root, "run-stage", "--project", "p", "--stage", "Download").Exit);
     }
 
-    [Fact]
-    [Trait("Category", "Slow")]
+    [SkippableFact]
+    [Trait("Category", "E2E")]
     public void Plan_never_crashes_on_a_dataset_and_refuses_one_with_nothing_to_train_on()
     {
-        if (OperatingSystem.IsWindows()) return;
+        Skip.If(OperatingSystem.IsWindows(), "needs Unix special files (FIFOs, sockets, devices)");
         using var repo = new PipelineTempRepo();
         LocalModelProject(repo, "p");
         var dataset = Path.Combine(repo.Layout.ProjectDir("p"), "dataset");
@@ -126,7 +126,7 @@ public class PipelineCliTests
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void A_second_build_waits_for_the_first_with_a_message()
     {
         using var repo = new PipelineTempRepo();
@@ -143,7 +143,7 @@ public class PipelineCliTests
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void A_project_given_as_a_path_is_refused_by_name()
     {
         using var repo = new PipelineTempRepo();
@@ -156,7 +156,7 @@ public class PipelineCliTests
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Store_verify_exits_1_on_damage_and_store_gc_dry_run_lists_sizes()
     {
         using var repo = new PipelineTempRepo();

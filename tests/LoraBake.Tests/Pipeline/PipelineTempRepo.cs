@@ -5,12 +5,12 @@ namespace LoraBake.Tests.Pipeline;
 /// <summary>A throw-away repository layout in the temp folder: recipes/, projects/NAME/project.yaml, dataset.</summary>
 public sealed class PipelineTempRepo : IDisposable
 {
-    public string Root { get; }
+    readonly TempFolder _folder = new("lorabake-pipeline-");
+    public string Root => _folder.Path;
     public RepoLayout Layout { get; }
 
     public PipelineTempRepo()
     {
-        Root = Path.Combine(Path.GetTempPath(), "lorabake-pipeline-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.Combine(Root, "recipes"));
         Directory.CreateDirectory(Path.Combine(Root, "projects"));
         Layout = new RepoLayout(Root);
@@ -24,8 +24,5 @@ public sealed class PipelineTempRepo : IDisposable
         return dir;
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 }

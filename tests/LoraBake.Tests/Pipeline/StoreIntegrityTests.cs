@@ -1,7 +1,8 @@
+using LoraBake.Cli;
+using LoraBake.Download;
 using LoraBake.Evaluation;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Training;
 using SixLabors.ImageSharp;
@@ -138,7 +139,7 @@ public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixtur
         return data;
     }
 
-    [Theory, Trait("Category", "Slow")]
+    [Theory, Trait("Category", "E2E")]
     [MemberData(nameof(Cases))]
     public void A_damaged_entry_is_rebuilt_to_the_undamaged_bytes(string kind, string damage)
     {
@@ -164,7 +165,7 @@ public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixtur
         Assert.Contains(build.Log, l => l.Contains("damaged", StringComparison.Ordinal) || l.Contains("missing or changed", StringComparison.Ordinal));
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Store_verify_names_every_damaged_entry_and_blob_and_passes_once_they_are_whole()
     {
         var clean = StoreCheck.Run(Store);
@@ -186,7 +187,7 @@ public class StoreIntegrityTests(StoreIntegrityTests.Build build) : IClassFixtur
         Assert.True(StoreCheck.Run(Store, rehash: true).Ok);
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Store_gc_removes_only_what_no_lock_needs_and_the_build_stays_cached()
     {
         // Garbage: an epoch entry of a recipe no lock records, a latent of an image no Process uses, an unreferenced blob.

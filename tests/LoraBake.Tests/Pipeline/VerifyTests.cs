@@ -106,12 +106,12 @@ public class VerifyTests
 
     /// <summary>The real program and the real Process stage: verify passes, then fails naming the tampered file.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
+    [Trait("Category", "E2E")]
     public void Cli_verify_passes_on_a_fresh_lock_and_fails_on_a_tampered_one()
     {
         using var repo = new PipelineTempRepo();
         var dir = repo.AddProject("p", "model:\n  source: builtin:tiny-sd1\ntraining:\n  how_many: 1\n");
-        var demo = Path.Combine(LoraBake.Tests.Data.DemoDatasetTests.RepoRoot(), "projects", "demo", "dataset");
+        var demo = Path.Combine(RepoFolder.Root, "projects", "demo", "dataset");
         foreach (var f in new[] { "05_white.png", "05_white.txt" }) File.Copy(Path.Combine(demo, f), Path.Combine(dir, "dataset", f));
         Assert.Equal(0, NightlyBuildTests.Lorabake(repo.Root, "build", "--project", "p", "--target", "Process").Exit);
         var lockPath = repo.Layout.LockPath("p");

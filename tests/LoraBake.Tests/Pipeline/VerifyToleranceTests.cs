@@ -10,9 +10,8 @@ namespace LoraBake.Tests.Pipeline;
 /// </summary>
 public class VerifyToleranceTests : IDisposable
 {
-    readonly string _dir = Path.Combine(Path.GetTempPath(), "lorabake-verifytol-" + Guid.NewGuid().ToString("N"));
-    public VerifyToleranceTests() => Directory.CreateDirectory(_dir);
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    readonly TempFolder _dir = new("lorabake-verifytol-");
+    public void Dispose() => _dir.Dispose();
 
     const string Here = "libtorch 2.10.0.0; CPU A; 2 threads; convolutions guarded";
     const string Elsewhere = "libtorch 2.10.0.0; CPU B; 4 threads; convolutions onednn";

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text;
+using LoraBake.Cli;
 using LoraBake.Data;
+using LoraBake.Download;
 using LoraBake.Evaluation;
 using LoraBake.Models;
 using LoraBake.Models.Text;
 using LoraBake.Networks;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Training;
 using SixLabors.ImageSharp;
@@ -254,7 +255,7 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         return o;
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Every_key_changes_its_stage_fingerprint_and_what_it_documents()
     {
         var projectDir = repo.Layout.ProjectDir(Project);

@@ -11,7 +11,7 @@ public sealed class PresetTests
     [InlineData("base")]
     [InlineData("character-lora")]
     [InlineData("style-locon")]
-    public void EachPreset_LoadsWithoutErrors(string name)
+    public void Each_preset_loads_without_errors(string name)
     {
         var r = RecipeLoader.LoadFile(Preset(name), RecipeTestRepo.PresetsDir);
         Assert.True(r.Success, r.FormatErrors());
@@ -21,7 +21,7 @@ public sealed class PresetTests
     }
 
     [Fact]
-    public void CodeDefaults_AreTheColabs()
+    public void Code_defaults_are_the_colabs()
     {
         // docs/kohya-compatibility.md, "Colab settings and defaults": the main cell, the dataset config and the fixed values.
         var d = new DatasetSettings();
@@ -38,7 +38,7 @@ public sealed class PresetTests
     }
 
     [Fact]
-    public void BaseYaml_EqualsTheCodeDefaults()
+    public void Base_yaml_equals_the_code_defaults()
     {
         var r = RecipeLoader.LoadFile(Preset("base"), RecipeTestRepo.PresetsDir);
         Assert.True(r.Success, r.FormatErrors());
@@ -46,7 +46,7 @@ public sealed class PresetTests
     }
 
     [Fact]
-    public void BaseYaml_WritesEverySetting_WithACommentOnEveryLine()
+    public void Base_yaml_writes_every_setting_with_a_comment_on_every_line()
     {
         var text = File.ReadAllText(Preset("base"));
         var errors = new List<RecipeDiagnostic>();
@@ -63,7 +63,7 @@ public sealed class PresetTests
     }
 
     [Fact]
-    public void CharacterAndStyle_HaveTheirStructure()
+    public void Character_and_style_have_their_structure()
     {
         var c = RecipeLoader.LoadFile(Preset("character-lora"), RecipeTestRepo.PresetsDir).Recipe!;
         Assert.Equal((NetworkType.LoRA, 16, 8.0), (c.Network.LoraType, c.Network.NetworkDim, c.Network.NetworkAlpha));

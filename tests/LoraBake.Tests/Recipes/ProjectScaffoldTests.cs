@@ -12,7 +12,7 @@ public sealed class ProjectScaffoldTests : IDisposable
     [Theory]
     [InlineData("character-lora", NetworkType.LoRA)]
     [InlineData("style-locon", NetworkType.LoCon)]
-    public void New_CreatesAProjectThatLoadsFromThePreset(string preset, NetworkType type)
+    public void New_creates_a_project_that_loads_from_the_preset(string preset, NetworkType type)
     {
         var dir = ProjectScaffold.Create(repo.Layout, "my_char-2", preset);
         Assert.Equal(repo.Layout.ProjectDir("my_char-2"), dir);
@@ -26,7 +26,7 @@ public sealed class ProjectScaffoldTests : IDisposable
     }
 
     [Fact]
-    public void New_RefusesAnExistingProject()
+    public void New_refuses_an_existing_project()
     {
         ProjectScaffold.Create(repo.Layout, "twice");
         File.WriteAllText(repo.Layout.RecipePath("twice"), "extends: base # edited\n");
@@ -44,7 +44,7 @@ public sealed class ProjectScaffoldTests : IDisposable
     [InlineData("a/b")]
     [InlineData("a\\b")]
     [InlineData("")]
-    public void New_RefusesNamesTheColabForbids(string name)
+    public void New_refuses_names_the_colab_forbids(string name)
     {
         Assert.NotNull(ProjectScaffold.NameProblem(name));
         Assert.Throws<UserError>(() => ProjectScaffold.Create(repo.Layout, name));
@@ -52,7 +52,7 @@ public sealed class ProjectScaffoldTests : IDisposable
     }
 
     [Fact]
-    public void New_RefusesAnUnknownPreset_ListingTheAvailableOnes()
+    public void New_refuses_an_unknown_preset_listing_the_available_ones()
     {
         var e = Assert.Throws<UserError>(() => ProjectScaffold.Create(repo.Layout, "x", "nope"));
         Assert.Contains("base, character-lora, style-locon", e.Message);

@@ -16,7 +16,7 @@ public sealed class RecipeCanonicalTests : IDisposable
     }
 
     [Fact]
-    public void IsSortedSnakeCaseAndCompact()
+    public void Is_sorted_snake_case_and_compact()
     {
         Assert.Equal("""{"conv_alpha":4,"conv_dim":8,"lora_type":"LoRA","network_alpha":8,"network_dim":16}""",
             RecipeCanonical.Json(new NetworkSettings()));
@@ -25,7 +25,7 @@ public sealed class RecipeCanonicalTests : IDisposable
     }
 
     [Fact]
-    public void KeyOrderInYaml_DoesNotMatter_ValuesDo()
+    public void Key_order_in_yaml_does_not_matter_values_do()
     {
         var a = Load("training:\n  unet_lr: 3e-4\n  seed: 7\nnetwork:\n  network_dim: 32\n");
         var b = Load("network:\n  network_dim: 32\ntraining:\n  seed: 7\n  unet_lr: 0.0003\n");
@@ -37,7 +37,7 @@ public sealed class RecipeCanonicalTests : IDisposable
     }
 
     [Fact]
-    public void SourcePath_IsNotFingerprinted()
+    public void Source_path_is_not_fingerprinted()
     {
         var json = RecipeCanonical.Json(new Recipe { Name = "x", SourcePath = "/somewhere/project.yaml" });
         Assert.DoesNotContain("somewhere", json);

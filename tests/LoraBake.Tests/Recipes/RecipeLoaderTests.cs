@@ -17,7 +17,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void MisspeltKey_IsReportedWithPlaceAndSuggestion()
+    public void Misspelt_key_is_reported_with_place_and_suggestion()
     {
         var r = LoadProject("extends: base\ntraining:\n  unet_lrr: 1e-4\n");
         var e = Assert.Single(r.Errors);
@@ -26,7 +26,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void KohyaName_PointsToOurKey_AndKeyInWrongSection_NamesTheSection()
+    public void Kohya_name_points_to_our_key_and_key_in_wrong_section_names_the_section()
     {
         var r = LoadProject("dataset:\n  keep_tokens: 1\ntraining:\n  network_dim: 32\n");
         Assert.Equal(2, r.Errors.Count);
@@ -36,7 +36,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void OutOfRange_ReportsValueFoundAndAllowedRange()
+    public void Out_of_range_reports_value_found_and_allowed_range()
     {
         var r = LoadProject("network:\n  network_dim: 200\ndataset:\n  resolution: 600\n");
         Assert.Equal(2, r.Errors.Count);
@@ -46,7 +46,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void EnumValue_ListsAllowedValuesAndSuggests()
+    public void Enum_value_lists_allowed_values_and_suggests()
     {
         var r = LoadProject("training:\n  lr_scheduler: cosine_with_restart\n  optimizer: Lion8bit\n  max_token_length: 100\n");
         Assert.Equal(3, r.Errors.Count);
@@ -56,7 +56,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void YamlSyntaxError_BecomesDiagnosticWithLineAndColumn()
+    public void Yaml_syntax_error_becomes_diagnostic_with_line_and_column()
     {
         var r = LoadProject("training:\n  unet_lr: 1e-4\n  seed: [1, 2\nnetwork:\n  network_dim: 8\n");
         var e = Assert.Single(r.Errors);
@@ -67,7 +67,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void DuplicateKey_ReportsBothPositions_AndOtherErrorsStillCollected()
+    public void Duplicate_key_reports_both_positions_and_other_errors_still_collected()
     {
         var r = LoadProject("training:\n  unet_lr: 1e-4\n  seed: 1\n  unet_lr: 2e-4\nnetwork:\n  network_dim: 0\n");
         Assert.Equal(2, r.Errors.Count);
@@ -76,7 +76,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void ThreeErrorsInOneFile_GiveThreeDiagnostics()
+    public void Three_errors_in_one_file_give_three_diagnostics()
     {
         var r = LoadProject("""
             dataset:
@@ -95,14 +95,14 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void TypeErrors_NameTheValueFound()
+    public void Type_errors_name_the_value_found()
     {
         var r = LoadProject("training:\n  how_many: ten\n  train_batch_size: 2.5\n  weighted_captions: maybe\n");
         Assert.Equal(["\"ten\" is not a whole number", "2.5 must be a whole number", "\"maybe\" is not true or false"], r.Errors.Select(e => e.Message));
     }
 
     [Fact]
-    public void ExtendsChain_MergesSectionsKeyByKey_AndListsReplace()
+    public void Extends_chain_merges_sections_key_by_key_and_lists_replace()
     {
         repo.WriteRecipe("grand", "training:\n  unet_lr: 1e-3\n  seed: 7\nevaluation:\n  seeds: [1, 2, 3]\n  steps: 30\n");
         repo.WriteRecipe("parent", "extends: grand\ntraining:\n  seed: 8\nevaluation:\n  seeds: [9]\n");
@@ -119,7 +119,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void EmptySectionInChild_KeepsTheParentsSection_ButExplicitNullReplacesAScalar()
+    public void Empty_section_in_child_keeps_the_parents_section_but_explicit_null_replaces_a_scalar()
     {
         repo.WriteRecipe("parent", "training:\n  seed: 8\nmodel:\n  vae: https://example.com/vae.safetensors\n");
         var r = LoadProject("extends: parent\ntraining:\n#  seed: 9\nmodel:\n  vae: null\n");
@@ -129,7 +129,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void ErrorsInAPreset_PointIntoThePresetFile()
+    public void Errors_in_a_preset_point_into_the_preset_file()
     {
         repo.WriteRecipe("broken", "network:\n  conv_dim: 65\n");
         var r = LoadProject("extends: broken\n");
@@ -138,7 +138,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void ExtendsCycle_IsAnErrorNamingTheChain()
+    public void Extends_cycle_is_an_error_naming_the_chain()
     {
         repo.WriteRecipe("a", "extends: b\n");
         repo.WriteRecipe("b", "extends: a\n");
@@ -149,7 +149,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void UnknownPreset_SuggestsTheClosest()
+    public void Unknown_preset_suggests_the_closest()
     {
         var r = LoadProject("extends: charcter-lora\n");
         var e = Assert.Single(r.Errors);
@@ -158,7 +158,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void AliasBomb_FailsFast()
+    public void Alias_bomb_fails_fast()
     {
         var yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
         for (int i = 1; i < 10; i++)
@@ -172,14 +172,14 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void DeepNesting_IsRefusedWithoutExhaustingTheStack()
+    public void Deep_nesting_is_refused_without_exhausting_the_stack()
     {
         var r = LoadProject("training: " + new string('[', 100_000) + new string(']', 100_000) + "\n");
         Assert.Contains("nests deeper than 64", Assert.Single(r.Errors).Message);
     }
 
     [Fact]
-    public void SmallAliases_AreExpanded()
+    public void Small_aliases_are_expanded()
     {
         var r = LoadProject("evaluation:\n  negative_prompt: &n \"lowres\"\n  prompts: [*n, *n]\n  seeds: &s [3, 4]\n");
         Assert.Empty(r.Errors);
@@ -188,7 +188,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void ColabForms_AreAccepted()
+    public void Colab_forms_are_accepted()
     {
         var r = LoadProject("""
             training:
@@ -217,7 +217,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Warnings_ForBigBatch_AndTooManySteps()
+    public void Warnings_for_big_batch_and_too_many_steps()
     {
         var r = LoadProject("training:\n  preferred_unit: steps\n  how_many: 12000\n  train_batch_size: 16\n");
         Assert.Empty(r.Errors);
@@ -226,7 +226,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void TooManyEpochSteps_WarnsFromTheDatasetCount()
+    public void Too_many_epoch_steps_warns_from_the_dataset_count()
     {
         repo.WriteProject("big", "training:\n  how_many: 20\n  train_batch_size: 1\n");
         var data = Path.Combine(repo.Layout.ProjectDir("big"), "dataset", "60_big");
@@ -239,7 +239,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void ModelSource_LocalPathMustExist_UrlsAreNormalised()
+    public void Model_source_local_path_must_exist_urls_are_normalised()
     {
         var r = LoadProject("model:\n  source: models/missing.safetensors\n");
         var e = Assert.Single(r.Errors);
@@ -262,7 +262,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void MissingProject_IsOneDiagnostic_AndLoadOrThrowThrows()
+    public void Missing_project_is_one_diagnostic_and_load_or_throw_throws()
     {
         var r = RecipeLoader.Load(repo.Layout, "nothere");
         Assert.Contains("lorabake new nothere", Assert.Single(r.Errors).Message);
@@ -270,7 +270,7 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Subsets_AreBoundAndValidatedPerItem()
+    public void Subsets_are_bound_and_validated_per_item()
     {
         foreach (var sub in new[] { "a", "reg" }) Directory.CreateDirectory(Path.Combine(repo.Layout.ProjectDir("demo2"), "dataset", sub));
         var r = LoadProject("""

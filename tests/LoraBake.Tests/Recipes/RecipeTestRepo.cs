@@ -5,12 +5,12 @@ namespace LoraBake.Tests.Recipes;
 /// <summary>A throwaway repository in a temp folder: recipes/ holds copies of the real presets, projects/ is empty.</summary>
 public sealed class RecipeTestRepo : IDisposable
 {
+    readonly TempFolder _folder = new("lorabake-recipes-");
     public RepoLayout Layout { get; }
 
     public RecipeTestRepo(bool withPresets = true)
     {
-        var root = Path.Combine(Path.GetTempPath(), "lorabake-recipes-" + Guid.NewGuid().ToString("N")[..12]);
-        Layout = new RepoLayout(root);
+        Layout = new RepoLayout(_folder.Path);
         Directory.CreateDirectory(Layout.RecipesDir);
         Directory.CreateDirectory(Layout.ProjectsDir);
         if (withPresets)
@@ -18,16 +18,8 @@ public sealed class RecipeTestRepo : IDisposable
                 File.Copy(f, Path.Combine(Layout.RecipesDir, Path.GetFileName(f)));
     }
 
-    /// <summary>The repository's own recipes/ folder (found by walking up from the test binaries).</summary>
-    public static string PresetsDir
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "recipes", "base.yaml"))) return Path.Combine(d.FullName, "recipes");
-            throw new InvalidOperationException("recipes/base.yaml not found above " + AppContext.BaseDirectory);
-        }
-    }
+    /// <summary>The repository's own recipes/ folder.</summary>
+    public static string PresetsDir => Path.Combine(RepoFolder.Root, "recipes");
 
     public string WriteProject(string name, string yaml)
     {
@@ -44,8 +36,5 @@ public sealed class RecipeTestRepo : IDisposable
         return path;
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Layout.Root, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 }

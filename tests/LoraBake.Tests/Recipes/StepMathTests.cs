@@ -7,7 +7,7 @@ public sealed class StepMathTests
     static readonly (string, int, int)[] Subsets = [("10_char", 20, 10), ("5_extra", 15, 5)];
 
     [Fact]
-    public void Epochs_AsTheColabComputesThem()
+    public void Epochs_as_the_colab_computes_them()
     {
         // 20×10 + 15×5 = 275 images×repeats; /2 = 137.5 steps per epoch; 10 epochs → int(1375) = 1375;
         // warmup int(1375 × 0.05) = int(68.75) = 68.
@@ -23,7 +23,7 @@ public sealed class StepMathTests
     }
 
     [Fact]
-    public void Steps_GiveEstimatedEpochs()
+    public void Steps_give_estimated_epochs()
     {
         // 1000 steps / 137.5 = 7.27 → 7 epochs; warmup int(50.0) = 50.
         var r = new Recipe { Training = new TrainingSettings { PreferredUnit = PreferredUnit.Steps, HowMany = 1000 } };
@@ -32,7 +32,7 @@ public sealed class StepMathTests
     }
 
     [Fact]
-    public void BucketSizes_GiveTheRealScheduleNextToTheEstimate()
+    public void Bucket_sizes_give_the_real_schedule_next_to_the_estimate()
     {
         // Buckets of 101, 99 and 75 samples (275 in all) at batch 2: 51 + 50 + 38 = 139 steps per epoch, not 137.5.
         var e = StepMath.Estimate(new Recipe(), Subsets, [101, 99, 75]);
@@ -46,7 +46,7 @@ public sealed class StepMathTests
     }
 
     [Fact]
-    public void MoreThanTenThousandSteps_Warns()
+    public void More_than_ten_thousand_steps_warns()
     {
         // 100 × 10 / 1 = 1000 per epoch × 11 epochs = 11,000.
         var r = new Recipe { Training = new TrainingSettings { TrainBatchSize = 1, HowMany = 11 } };
@@ -57,7 +57,7 @@ public sealed class StepMathTests
     }
 
     [Fact]
-    public void Describe_ShowsTheColabLines()
+    public void Describe_shows_the_colab_lines()
     {
         var lines = StepMath.Estimate(new Recipe(), Subsets).Describe();
         Assert.Equal("📁10_char: 20 images with 10 repeats, 200 steps", lines[0]);

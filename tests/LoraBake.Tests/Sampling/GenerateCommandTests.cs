@@ -9,7 +9,7 @@ namespace LoraBake.Tests.Sampling;
 /// <summary>`lorabake generate` end to end on the golden tiny_a checkpoint, 64×64, a few steps.</summary>
 public sealed class GenerateCommandTests : IDisposable
 {
-    readonly string _dir = Path.Combine(Path.GetTempPath(), "lorabake-generate-" + Guid.NewGuid().ToString("N"));
+    readonly TempFolder _dir = new("lorabake-generate-");
 
     const string Prompt = "a photo of a (cat:1.2)";
 
@@ -76,8 +76,5 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "x.png")));
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 }

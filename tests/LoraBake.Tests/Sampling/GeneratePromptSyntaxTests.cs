@@ -48,20 +48,16 @@ public class GeneratePromptSyntaxTests
     [Fact]
     public void A_name_resolves_in_the_first_folder_that_has_it_and_a_missing_one_lists_the_folders()
     {
-        string root = Path.Combine(Path.GetTempPath(), "lorabake-generate-" + Guid.NewGuid().ToString("N"));
+        using var root = new TempFolder("lorabake-generate-");
         string first = Path.Combine(root, "first"), second = Path.Combine(root, "second");
         Directory.CreateDirectory(first);
         Directory.CreateDirectory(second);
-        try
-        {
-            File.WriteAllText(Path.Combine(second, "style.safetensors"), "x");
-            Assert.Equal(Path.Combine(second, "style.safetensors"), LoraPromptSyntax.Resolve("style", [first, second]));
-            var e = Assert.Throws<UserError>(() => LoraPromptSyntax.Resolve("nope", [first, second]));
-            Assert.Contains("nope.safetensors", e.Message);
-            Assert.Contains(first, e.Message);
-            Assert.Contains(second, e.Message);
-        }
-        finally { Directory.Delete(root, recursive: true); }
+        File.WriteAllText(Path.Combine(second, "style.safetensors"), "x");
+        Assert.Equal(Path.Combine(second, "style.safetensors"), LoraPromptSyntax.Resolve("style", [first, second]));
+        var e = Assert.Throws<UserError>(() => LoraPromptSyntax.Resolve("nope", [first, second]));
+        Assert.Contains("nope.safetensors", e.Message);
+        Assert.Contains(first, e.Message);
+        Assert.Contains(second, e.Message);
     }
 
     [Fact]

@@ -8,10 +8,10 @@ namespace LoraBake.Tests.Sampling;
 /// <summary>The golden tiny_a checkpoint loaded once per test class, and what the generate tests compare.</summary>
 public sealed class GenerateTinyModel : IDisposable
 {
-    public static string Checkpoint => SamplingTestPaths.Golden("tiny_a", "tiny_a_ldm.safetensors");
-    public static string Tokenizer => SamplingTestPaths.Golden("tokenizer");
-    public static string LoraFile => SamplingTestPaths.Golden("tiny_a", "goldens", "lora", "lora.safetensors");
-    public static string LoHaFile => SamplingTestPaths.Golden("tiny_a", "goldens", "lora", "loha.safetensors");
+    public static string Checkpoint => GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors");
+    public static string Tokenizer => GoldensFolder.File("tokenizer");
+    public static string LoraFile => GoldensFolder.File("tiny_a", "goldens", "lora", "lora.safetensors");
+    public static string LoHaFile => GoldensFolder.File("tiny_a", "goldens", "lora", "loha.safetensors");
 
     public Sd1Model Model { get; } = Sd1Model.Load(Checkpoint, tokenizerDir: Tokenizer);
 

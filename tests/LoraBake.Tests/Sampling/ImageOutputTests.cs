@@ -8,8 +8,8 @@ namespace LoraBake.Tests.Sampling;
 
 public class ImageOutputTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("lorabake-png-").FullName;
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    readonly TempFolder _dir = new("lorabake-png-");
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Decoded_tensor_becomes_bytes_as_diffusers_postprocess()

@@ -31,19 +31,12 @@ public class NonFiniteRenderTests
     public void The_text_encoder_pools_at_the_tokenizers_end_of_text_id()
     {
         // The built-in model has its own small vocabulary, so its end-of-text id is not CLIP's 49407.
-        var dir = Path.Combine(Path.GetTempPath(), "lorabake-eos-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            TinySd1.Write(dir);
-            var checkpoint = Path.Combine(dir, TinySd1.CheckpointFile);
-            using var model = Sd1Model.Load(checkpoint, tokenizerDir: Path.Combine(dir, TinySd1.TokenizerFolder),
-                sidecarPath: Path.ChangeExtension(checkpoint, ".json"));
-            Assert.NotEqual(49407, model.Tokenizer.EosId);
-            Assert.Equal(model.Tokenizer.EosId, model.TextEncoder.Config.EosTokenId);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var dir = new TempFolder("lorabake-eos-");
+        TinySd1.Write(dir);
+        var checkpoint = Path.Combine(dir, TinySd1.CheckpointFile);
+        using var model = Sd1Model.Load(checkpoint, tokenizerDir: Path.Combine(dir, TinySd1.TokenizerFolder),
+            sidecarPath: Path.ChangeExtension(checkpoint, ".json"));
+        Assert.NotEqual(49407, model.Tokenizer.EosId);
+        Assert.Equal(model.Tokenizer.EosId, model.TextEncoder.Config.EosTokenId);
     }
 }

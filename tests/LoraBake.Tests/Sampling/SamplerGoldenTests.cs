@@ -54,7 +54,7 @@ public class SamplerGoldenTests(ITestOutputHelper output)
     [MemberData(nameof(Files))]
     public void Schedule_matches_diffusers(string file)
     {
-        var (g, metadata) = SamplingTestPaths.Load(SamplingTestPaths.Golden("samplers", file + ".safetensors"));
+        var (g, metadata) = GoldenTensors.Load(GoldensFolder.File("samplers", file + ".safetensors"));
         try
         {
             var sampler = FromMetadata(metadata);
@@ -70,14 +70,14 @@ public class SamplerGoldenTests(ITestOutputHelper output)
             else Assert.Empty(sampler.Sigmas);
             Assert.Equal(g["init_noise_sigma"].item<float>(), sampler.InitNoiseSigma, 1e-6f);
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     [Theory]
     [MemberData(nameof(Files))]
     public void Every_step_matches_diffusers(string file)
     {
-        var (g, metadata) = SamplingTestPaths.Load(SamplingTestPaths.Golden("samplers", file + ".safetensors"));
+        var (g, metadata) = GoldenTensors.Load(GoldensFolder.File("samplers", file + ".safetensors"));
         using var scope = NewDisposeScope();
         try
         {
@@ -88,7 +88,7 @@ public class SamplerGoldenTests(ITestOutputHelper output)
             // then (Euler a) the per-step noise: reproduce those draws rather than inject them.
             using var generator = new Generator(11);
             var xInit = randn(c.shape, generator: generator);
-            Assert.Equal(0.0, SamplingTestPaths.MaxAbsDiff(xInit, g["x_init"]));
+            Assert.Equal(0.0, GoldenTensors.MaxAbsDiff(xInit, g["x_init"]));
             randn(c.shape, generator: generator).Dispose();
 
             var latents = xInit * sampler.InitNoiseSigma;
@@ -105,7 +105,7 @@ public class SamplerGoldenTests(ITestOutputHelper output)
             }
             output.WriteLine($"{file}: worst |diff| over all steps {worst:E2}");
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     [Theory]
@@ -113,7 +113,7 @@ public class SamplerGoldenTests(ITestOutputHelper output)
     [InlineData("euler_a_leading")]
     public void Euler_ancestral_with_the_golden_noise_injected_matches(string file)
     {
-        var (g, metadata) = SamplingTestPaths.Load(SamplingTestPaths.Golden("samplers", file + ".safetensors"));
+        var (g, metadata) = GoldenTensors.Load(GoldensFolder.File("samplers", file + ".safetensors"));
         using var scope = NewDisposeScope();
         try
         {
@@ -127,7 +127,7 @@ public class SamplerGoldenTests(ITestOutputHelper output)
                 Check(latents, g["latents"][i + 1], $"{file} latents {i + 1}");
             }
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     static double Check(Tensor actual, Tensor expected, string what)

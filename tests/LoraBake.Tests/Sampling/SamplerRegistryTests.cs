@@ -1,3 +1,4 @@
+using LoraBake.Diffusion;
 using LoraBake.Runtime;
 using LoraBake.Sampling;
 
@@ -63,7 +64,7 @@ public class SamplerRegistryTests
     [Fact]
     public void Webui_euler_follows_k_diffusion_log_sigma_interpolation()
     {
-        var table = new SigmaTable(LoraBake.Training.NoiseSchedule.StableDiffusion);
+        var table = new SigmaTable(NoiseSchedule.StableDiffusion);
         var euler = SamplerRegistry.Create("Euler a");
         euler.SetTimesteps(20);
         // t = linspace(999, 0, 20) are fractional; k-diffusion reads σ as exp of the interpolated log σ.
@@ -83,7 +84,7 @@ public class SamplerRegistryTests
     [Fact]
     public void Timestep_of_sigma_inverts_the_log_interpolation()
     {
-        var table = new SigmaTable(LoraBake.Training.NoiseSchedule.StableDiffusion);
+        var table = new SigmaTable(NoiseSchedule.StableDiffusion);
         foreach (double t in new[] { 0.0, 3.25, 146.5, 500.0, 998.75 })
             Assert.Equal(t, table.TimestepOf(table.SigmaAt(t, SigmaInterpolation.Log)), 3);
     }

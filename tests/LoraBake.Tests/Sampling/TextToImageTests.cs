@@ -1,3 +1,4 @@
+using LoraBake.Diffusion;
 using LoraBake.Runtime;
 using LoraBake.Sampling;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public class TextToImageTests
     [InlineData("dpmpp_2m_karras", 7.5)]
     public void Loop_reproduces_the_sampler_golden_when_both_branches_agree(string file, double cfg)
     {
-        var (g, metadata) = SamplingTestPaths.Load(SamplingTestPaths.Golden("samplers", file + ".safetensors"));
+        var (g, metadata) = GoldenTensors.Load(GoldensFolder.File("samplers", file + ".safetensors"));
         using var scope = NewDisposeScope();
         try
         {
@@ -32,13 +33,13 @@ public class TextToImageTests
             var latents = TextToImage.Generate(model, sampler, context, context.clone(), new TextToImageSettings(64, 64, 10, cfg, GoldenSeed));
 
             Assert.Equal(new long[] { 1, 4, 8, 8 }, latents.shape);
-            double d = SamplingTestPaths.MaxAbsDiff(latents, g["latents"][10]);
+            double d = GoldenTensors.MaxAbsDiff(latents, g["latents"][10]);
             Assert.True(d <= 1e-5 + 1e-6 * 35, $"{file} cfg {cfg}: final latents max |diff| {d:E2}");
             Assert.Equal(10, model.Calls);
             // cfg > 1 runs uncond and cond as one batch of two.
             Assert.All(model.ContextShapes, s => Assert.Equal(cfg > 1 ? 2 : 1, s[0]));
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     [Fact]
@@ -60,7 +61,7 @@ public class TextToImageTests
             var eps = FakeGoldenModel.Eps(sampler.ScaleModelInput(x, i), sampler.Timesteps[i], c);
             x = sampler.StepWithNoise(eps, i, x, randn(new long[] { 1, 4, 8, 8 }, generator: generator));
         }
-        Assert.Equal(0.0, SamplingTestPaths.MaxAbsDiff(latents, x));
+        Assert.Equal(0.0, GoldenTensors.MaxAbsDiff(latents, x));
     }
 
     [Fact]
@@ -76,8 +77,8 @@ public class TextToImageTests
         var other = TextToImage.Generate(model, SamplerRegistry.Create("Euler a"), cond, uncond, settings with { Seed = 43 });
 
         Assert.Equal(new long[] { 2, 4, 6, 8 }, a.shape);
-        Assert.Equal(0.0, SamplingTestPaths.MaxAbsDiff(a, b));
-        Assert.True(SamplingTestPaths.MaxAbsDiff(a, other) > 0.1);
+        Assert.Equal(0.0, GoldenTensors.MaxAbsDiff(a, b));
+        Assert.True(GoldenTensors.MaxAbsDiff(a, other) > 0.1);
         Assert.All(model.ContextShapes, s => Assert.Equal(new long[] { 4, 77, 32 }, s));
     }
 
@@ -93,10 +94,10 @@ public class TextToImageTests
         var latents = TextToImage.Generate(model, sampler, cond, uncond, new TextToImageSettings(16, 16, 1, 3, 0));
         // One DDIM step from t = 1 to ᾱ₀ with ε = 3: x' = √ᾱ₀·(x − √(1−ᾱ₁)·3)/√ᾱ₁ + √(1−ᾱ₀)·3.
         var x = randn(new long[] { 1, 4, 2, 2 }, generator: new Generator(0));
-        var schedule = LoraBake.Training.NoiseSchedule.StableDiffusion;
+        var schedule = NoiseSchedule.StableDiffusion;
         double a1 = schedule.AlphasCumprod[1], a0 = schedule.AlphasCumprod[0];
         var expected = Math.Sqrt(a0) * (x - Math.Sqrt(1 - a1) * 3) / Math.Sqrt(a1) + Math.Sqrt(1 - a0) * 3;
-        Assert.True(SamplingTestPaths.MaxAbsDiff(latents, expected) < 1e-5);
+        Assert.True(GoldenTensors.MaxAbsDiff(latents, expected) < 1e-5);
     }
 
     [Theory]

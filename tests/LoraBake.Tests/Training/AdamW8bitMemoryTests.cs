@@ -12,7 +12,7 @@ namespace LoraBake.Tests.Training;
 [Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class AdamW8bitMemoryTests(ITestOutputHelper output)
 {
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void State_of_a_full_sd15_lora_dim_16_is_about_a_quarter_of_adamw()
     {
         // The network's parameter shapes from the full-size architecture on the meta device (no weights).
@@ -37,7 +37,7 @@ public class AdamW8bitMemoryTests(ITestOutputHelper output)
     }
 
     /// <summary>The loss curve of 8-bit state (everywhere: min_8bit_size=0) against 32-bit AdamW on the tiny project.</summary>
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Loss_curve_with_8_bit_state_follows_adamw()
     {
         double[] Train(string optimizer)

@@ -1,3 +1,4 @@
+using LoraBake.Networks;
 using LoraBake.Training;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -45,7 +45,7 @@ public class RegularizationTests
         Assert.Equal(6, DatasetProcessor.Steps(index.Images, 2).Real);
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void A_reg_subset_trains_as_many_reg_samples_weighted_by_prior_loss_weight()
     {
         using var project = new TrainProject("  prior_loss_weight: 0", epochs: 1, repeats: 1);

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using LoraBake.Cli;
 using LoraBake.Data;
 using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
+using LoraBake.Tests.Data;
 
 namespace LoraBake.Tests.Training;
 
@@ -14,12 +16,12 @@ namespace LoraBake.Tests.Training;
 sealed class TrainProject : IDisposable
 {
     public const string Name = "t";
-    public string Root { get; }
+    readonly TempFolder _folder = new("lorabake-train-");
+    public string Root => _folder.Path;
     public RepoLayout Layout { get; }
 
     public TrainProject(string extraTraining = "", int epochs = 2, int repeats = 2)
     {
-        Root = Path.Combine(Path.GetTempPath(), "lorabake-train-" + Guid.NewGuid().ToString("N")[..12]);
         Layout = new RepoLayout(Root);
         Directory.CreateDirectory(Layout.RecipesDir);
         var dataset = Path.Combine(Layout.ProjectDir(Name), "dataset");
@@ -84,8 +86,5 @@ sealed class TrainProject : IDisposable
         return Process.Start(psi)!;
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    public void Dispose() => _folder.Dispose();
 }

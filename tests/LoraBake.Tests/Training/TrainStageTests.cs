@@ -7,7 +7,7 @@ namespace LoraBake.Tests.Training;
 [Collection(LoraBake.Tests.Numerics.RouteCollection.Name)]
 public class TrainStageTests
 {
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void A_build_killed_mid_epoch_resumes_to_byte_identical_files()
     {
         // 12 steps an epoch: the kill lands well inside the epoch even when steps are fast.
@@ -36,7 +36,7 @@ public class TrainStageTests
             Assert.Equal(File.ReadAllBytes(reference.Output(file)), File.ReadAllBytes(killed.Output(file)));
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Export_carries_kohya_metadata_and_reloads_to_the_trained_tensors()
     {
         using var project = new TrainProject();
@@ -75,7 +75,7 @@ public class TrainStageTests
         Assert.Equal(13, loss.Length); // header + 2 epochs × 6 steps
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void Extending_a_constant_lr_run_reuses_the_finished_epochs()
     {
         using var project = new TrainProject();
@@ -87,7 +87,7 @@ public class TrainStageTests
         Assert.True(project.Run("Train-Epoch-03").Ran);
     }
 
-    [Fact, Trait("Category", "Slow")]
+    [Fact, Trait("Category", "E2E")]
     public void A_loss_broken_on_the_first_step_blames_the_numbers_not_the_learning_rate_and_keeps_earlier_epochs()
     {
         using var project = new TrainProject();

@@ -13,7 +13,7 @@ public class CkptReaderTests
     [Fact]
     public void Reads_a_state_dict_saved_in_pytorch_format_by_pybridge()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var path = tmp.File("m.ckpt");
         var g = new Generator(3);
         using var model = nn.Sequential(("lin", nn.Linear(4, 3)), ("conv", nn.Conv2d(2, 5, 3)));
@@ -34,7 +34,7 @@ public class CkptReaderTests
     [Fact]
     public void Unwraps_a_lightning_style_nested_state_dict()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var flat = tmp.File("flat.ckpt");
         using var lin = nn.Linear(3, 2);
         lin.save_py(flat);
@@ -57,7 +57,7 @@ public class CkptReaderTests
     [Fact]
     public void A_pickle_that_asks_for_os_system_is_refused_and_nothing_runs()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var marker = tmp.File("pwned");
         // cos\nsystem\n ; ("touch MARKER",) ; REDUCE ; STOP  — what a malicious __reduce__ pickles to.
         var pkl = new List<byte> { 0x80, 2 };
@@ -76,7 +76,7 @@ public class CkptReaderTests
     [Fact]
     public void Stack_global_builtins_eval_is_refused_too()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var pkl = new List<byte> { 0x80, 4 };
         pkl.AddRange(ShortUnicode("builtins")); pkl.AddRange(ShortUnicode("eval")); pkl.Add(0x93);
         pkl.AddRange(ShortUnicode("1+1")); pkl.AddRange(new byte[] { 0x85, (byte)'R', (byte)'.' });
@@ -89,7 +89,7 @@ public class CkptReaderTests
     [Fact]
     public void Protocol_0_inst_is_checked_like_global()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var pkl = new List<byte> { (byte)'(' };
         pkl.AddRange(BinUnicode("echo hi"));
         pkl.AddRange(Encoding.ASCII.GetBytes("ios\nsystem\n."));
@@ -102,7 +102,7 @@ public class CkptReaderTests
     public void Lightning_callbacks_are_kept_as_inert_data_and_the_weights_load()
     {
         // {"callbacks": ModelCheckpoint() with state {"monitor": None}, "state_dict": <PyBridge's OrderedDict>}
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var flat = tmp.File("flat.ckpt");
         using var lin = nn.Linear(3, 2);
         lin.save_py(flat);
@@ -123,7 +123,7 @@ public class CkptReaderTests
     [Fact]
     public void A_file_that_is_not_a_zip_checkpoint_is_a_user_error()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var path = tmp.File("old.ckpt");
         File.WriteAllBytes(path, new byte[] { 0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19 });
         Assert.Throws<UserError>(() => CkptReader.Load(path));

@@ -11,13 +11,13 @@ public class InspectTests
     [Fact]
     public void An_sd1_checkpoint_is_reported_with_component_parameter_counts()
     {
-        var path = ModelsTestPaths.TinyA("tiny_a_ldm.safetensors");
+        var path = GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors");
         var r = WeightsInspector.Inspect(path);
         Assert.Equal(ModelFamily.Sd1, r.Family);
         Assert.Equal("safetensors", r.Format);
         var c = r.Checkpoint!;
         // Count from the diffusers component files, which are the same weights under other names.
-        long Count(string component, string file) => SafetensorsFile.Open(ModelsTestPaths.TinyA("diffusers", component, file)).Entries.Sum(e => e.NumElements);
+        long Count(string component, string file) => SafetensorsFile.Open(GoldensFolder.File("tiny_a", "diffusers", component, file)).Entries.Sum(e => e.NumElements);
         Assert.Equal(Count("unet", "diffusion_pytorch_model.safetensors"), c.UnetParameters);
         Assert.Equal(Count("vae", "diffusion_pytorch_model.safetensors"), c.VaeParameters);
         Assert.Equal(Count("text_encoder", "model.safetensors"), c.TextEncoderParameters);
@@ -33,9 +33,9 @@ public class InspectTests
     [InlineData("loha", ModelFamily.LoHa)]
     public void Network_files_are_summarised_like_their_module_lists(string name, ModelFamily family)
     {
-        var r = WeightsInspector.Inspect(ModelsTestPaths.TinyA("goldens", "lora", name + ".safetensors"));
+        var r = WeightsInspector.Inspect(GoldensFolder.File("tiny_a", "goldens", "lora", name + ".safetensors"));
         Assert.Equal(family, r.Family);
-        using var doc = JsonDocument.Parse(File.ReadAllText(ModelsTestPaths.TinyA("goldens", "lora", name + "_modules.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(GoldensFolder.File("tiny_a", "goldens", "lora", name + "_modules.json")));
         var modules = doc.RootElement.EnumerateArray().ToList();
         var n = r.Network!;
         Assert.Equal(modules.Count, n.Modules);
@@ -52,8 +52,8 @@ public class InspectTests
     [Fact]
     public void A_ckpt_is_inspected_through_the_restricted_unpickler()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
-        var sd = SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "lora", "lora.safetensors")).Load();
+        using var tmp = new TempFolder("lorabake-models-");
+        var sd = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "lora", "lora.safetensors")).Load();
         var path = tmp.File("lora.ckpt");
         TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, sd);
         var r = WeightsInspector.Inspect(path);
@@ -67,7 +67,7 @@ public class InspectTests
     [Fact]
     public void Unknown_files_say_so_and_missing_files_are_user_errors()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var path = tmp.File("x.safetensors");
         using var t = TorchSharp.torch.zeros(3);
         SafetensorsWriter.Save(path, new Dictionary<string, TorchSharp.torch.Tensor> { ["something.else"] = t });
@@ -86,7 +86,7 @@ public class InspectTests
         try
         {
             Console.SetOut(sw);
-            rc = app.Run(new[] { "inspect", ModelsTestPaths.TinyA("goldens", "lora", "loha.safetensors"), "--json" });
+            rc = app.Run(new[] { "inspect", GoldensFolder.File("tiny_a", "goldens", "lora", "loha.safetensors"), "--json" });
         }
         finally { Console.SetOut(old); }
         Assert.Equal(0, rc);
@@ -99,13 +99,10 @@ public class InspectTests
     [Fact]
     public void A_file_that_starts_like_a_zip_but_is_not_one_is_a_user_error_naming_it()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"lorabake-fakezip-{Guid.NewGuid():N}.ckpt");
-        try
-        {
-            File.WriteAllBytes(path, [0x50, 0x4b, 0x03, 0x04, .. new byte[300]]);
-            var e = Assert.Throws<LoraBake.Runtime.UserError>(() => WeightsInspector.Inspect(path));
-            Assert.StartsWith(path + ": starts like a zip-format PyTorch checkpoint but is not a valid one", e.Message);
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempFolder("lorabake-fakezip-");
+        var path = dir.File("fake.ckpt");
+        File.WriteAllBytes(path, [0x50, 0x4b, 0x03, 0x04, .. new byte[300]]);
+        var e = Assert.Throws<LoraBake.Runtime.UserError>(() => WeightsInspector.Inspect(path));
+        Assert.StartsWith(path + ": starts like a zip-format PyTorch checkpoint but is not a valid one", e.Message);
     }
 }

@@ -32,7 +32,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Round_trip_keeps_every_dtype_shape_value_and_the_metadata()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var src = AllDTypes();
         var meta = new Dictionary<string, string> { ["ss_network_dim"] = "4", ["ss_tag_frequency"] = "{\"dataset\": {\"café 1girl\": 3}}" };
         var path = tmp.File("all.safetensors");
@@ -59,7 +59,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Header_is_padded_with_spaces_and_metadata_comes_first()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var path = tmp.File("h.safetensors");
         using var a = ones(3);
         SafetensorsWriter.Save(path, new Dictionary<string, Tensor> { ["a"] = a }, new Dictionary<string, string> { ["k"] = "v" });
@@ -77,7 +77,7 @@ public class SafetensorsFileTests
     public void Rewriting_a_python_written_file_reproduces_it_byte_for_byte()
     {
         // The reference wrote this file with safetensors.torch.save_file(..., metadata={"format": "pt"}).
-        var reference = ModelsTestPaths.TinyA("diffusers", "vae", "diffusion_pytorch_model.safetensors");
+        var reference = GoldensFolder.File("tiny_a", "diffusers", "vae", "diffusion_pytorch_model.safetensors");
         var file = SafetensorsFile.Open(reference);
         Assert.Equal("pt", file.Metadata["format"]);
         var tensors = file.Load();
@@ -90,16 +90,16 @@ public class SafetensorsFileTests
     [Fact]
     public void Reads_the_goldens_header_metadata_and_python_written_values()
     {
-        var ldm = SafetensorsFile.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        var ldm = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         Assert.Equal(600, ldm.Entries.Count);
         Assert.Empty(ldm.Metadata);
         Assert.Equal(new long[] { 16, 16, 1, 1 }, ldm["first_stage_model.encoder.mid.attn_1.q.weight"].Shape);
 
-        var loha = SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "lora", "loha.safetensors"));
+        var loha = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "lora", "loha.safetensors"));
         Assert.Equal("lycoris.kohya", loha.Metadata["ss_network_module"]);
 
         // "a photo of a cat" through the real CLIP tokenizer: BOS, a, photo, of, a, cat, EOS, then EOS padding.
-        var te = SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "text_encoder.safetensors"));
+        var te = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "text_encoder.safetensors"));
         Assert.Equal("I64", te["input_ids"].DType);
         using var ids = te.Load("input_ids");
         Assert.Equal(new long[] { 49406, 320, 1125, 539, 320, 2368, 49407, 49407 }, ids[0].narrow(0, 0, 8).data<long>().ToArray());
@@ -108,7 +108,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Loads_selected_tensors_converted_to_a_dtype()
     {
-        var file = SafetensorsFile.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        var file = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         const string key = "first_stage_model.quant_conv.weight";
         using var f32 = file.Load(key);
         var loaded = file.Load(new[] { key }, ScalarType.BFloat16);
@@ -123,7 +123,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Overwriting_a_larger_file_leaves_no_stale_bytes()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var path = tmp.File("o.safetensors");
         using var big = ones(1000);
         using var small = ones(2);
@@ -137,7 +137,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Corrupt_files_are_user_errors_naming_the_file()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var bad = tmp.File("bad.safetensors");
         File.WriteAllBytes(bad, new byte[] { 200, 0, 0, 0, 0, 0, 0, 0, (byte)'{' });
         var e = Assert.Throws<UserError>(() => SafetensorsFile.Open(bad));
@@ -159,15 +159,12 @@ public class SafetensorsFileTests
     [InlineData("[0,4]", "[4,8]", 12, "the tensors cover 8 bytes of the 12-byte data section")]
     public void Overlapping_or_gapped_data_offsets_are_refused(string a, string b, int dataBytes, string expected)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"lorabake-offsets-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            var header = Encoding.UTF8.GetBytes($"{{\"a\":{{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":{a}}},\"b\":{{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":{b}}}}}");
-            File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[dataBytes]]);
-            var e = Assert.Throws<UserError>(() => SafetensorsFile.Open(path));
-            Assert.StartsWith(path + ": not a valid safetensors file: ", e.Message);
-            Assert.Contains(expected, e.Message);
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempFolder("lorabake-offsets-");
+        var path = dir.File("offsets.safetensors");
+        var header = Encoding.UTF8.GetBytes($"{{\"a\":{{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":{a}}},\"b\":{{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":{b}}}}}");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[dataBytes]]);
+        var e = Assert.Throws<UserError>(() => SafetensorsFile.Open(path));
+        Assert.StartsWith(path + ": not a valid safetensors file: ", e.Message);
+        Assert.Contains(expected, e.Message);
     }
 }

@@ -6,7 +6,7 @@ namespace LoraBake.Tests.Models.Checkpoints;
 
 public class Sd1CheckpointTests
 {
-    static string TinyLdm => ModelsTestPaths.TinyA("tiny_a_ldm.safetensors");
+    static string TinyLdm => GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors");
 
     static void AssertSameTensors(IReadOnlyDictionary<string, Tensor> expected, IReadOnlyDictionary<string, Tensor> actual, string what)
     {
@@ -22,7 +22,7 @@ public class Sd1CheckpointTests
     }
 
     static Dictionary<string, Tensor> Diffusers(string component, string file) =>
-        SafetensorsFile.Open(ModelsTestPaths.TinyA("diffusers", component, file)).Load();
+        SafetensorsFile.Open(GoldensFolder.File("tiny_a", "diffusers", component, file)).Load();
 
     [Fact]
     public void Converted_components_equal_the_diffusers_files_bit_for_bit()
@@ -50,7 +50,7 @@ public class Sd1CheckpointTests
     [Fact]
     public void Without_a_sidecar_sd1_defaults_apply_and_impossible_ones_are_reported()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var copy = tmp.File("model.safetensors");
         File.Copy(TinyLdm, copy);
         // Width 32 cannot hold CLIP ViT-L's 12 heads: the error must say so and point at the sidecar.
@@ -78,7 +78,7 @@ public class Sd1CheckpointTests
     [Fact]
     public void Extra_buffers_are_tolerated_and_dropped()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var sd = SafetensorsFile.Open(TinyLdm).Load();
         sd["betas"] = linspace(0.00085, 0.012, 1000);
         sd["alphas_cumprod"] = ones(1000);
@@ -98,7 +98,7 @@ public class Sd1CheckpointTests
     [Fact]
     public void A_ckpt_gives_the_same_components_as_the_safetensors()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var sd = SafetensorsFile.Open(TinyLdm).Load();
         var path = tmp.File("model.ckpt");
         TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(path, sd);
@@ -119,7 +119,7 @@ public class Sd1CheckpointTests
     [InlineData("model.diffusion_model.double_blocks.0.img_attn.qkv.weight", "Flux", "double_blocks")]
     public void Other_families_are_refused_by_name(string key, string family, string evidence)
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var path = tmp.File("other.safetensors");
         using var t = zeros(2);
         SafetensorsWriter.Save(path, new Dictionary<string, Tensor> { [key] = t, ["model.diffusion_model.x"] = t });
@@ -135,14 +135,14 @@ public class Sd1CheckpointTests
     [InlineData("loha", ModelFamily.LoHa)]
     public void Network_files_are_recognised(string name, ModelFamily family)
     {
-        var f = SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "lora", name + ".safetensors"));
+        var f = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "lora", name + ".safetensors"));
         Assert.Equal(family, FamilyDetection.Detect(f.Keys).Family);
     }
 
     [Fact]
     public void A_separate_vae_replaces_the_checkpoints_own_in_any_key_layout()
     {
-        using var tmp = new ModelsTestPaths.TempDir();
+        using var tmp = new TempFolder("lorabake-models-");
         var expected = Diffusers("vae", "diffusion_pytorch_model.safetensors");
         // Mark the replacement so it is distinguishable from the checkpoint's own VAE.
         var marked = expected.ToDictionary(kv => kv.Key, kv => kv.Value + 1);

@@ -12,8 +12,8 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     // by ~1e-6 on outputs of magnitude ~1; 1e-5 absolute leaves room for that and catches any real error.
     const double Tolerance = 1e-5;
 
-    static string TinyTextEncoder => Path.Combine(TextTestPaths.TinyA, "diffusers", "text_encoder", "model.safetensors");
-    static string Goldens => Path.Combine(TextTestPaths.TinyA, "goldens", "text_encoder.safetensors");
+    static string TinyTextEncoder => Path.Combine(GoldensFolder.File("tiny_a"), "diffusers", "text_encoder", "model.safetensors");
+    static string Goldens => Path.Combine(GoldensFolder.File("tiny_a"), "goldens", "text_encoder.safetensors");
 
     internal static ClipTextModel LoadTiny()
     {
@@ -31,7 +31,7 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
-    public void ConfigIsReadFromShapes()
+    public void Config_is_read_from_shapes()
     {
         var sd = Safetensors.LoadStateDict(TinyTextEncoder);
         try
@@ -44,7 +44,7 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
-    public void MatchesTransformersGoldens()
+    public void Matches_transformers_goldens()
     {
         using var model = LoadTiny();
         var g = Safetensors.LoadStateDict(Goldens);
@@ -72,7 +72,7 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
-    public void ParameterNamesAreTransformersKeys()
+    public void Parameter_names_are_transformers_keys()
     {
         using var model = new ClipTextModel(new ClipTextConfig(VocabSize: 10, HiddenSize: 8, NumHiddenLayers: 2,
             NumAttentionHeads: 2, IntermediateSize: 5, MaxPositionEmbeddings: 6));
@@ -89,7 +89,7 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
-    public void LoadReportsMissingAndUnexpectedKeys()
+    public void Load_reports_missing_and_unexpected_keys()
     {
         var sd = Safetensors.LoadStateDict(TinyTextEncoder);
         try
@@ -112,7 +112,7 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
-    public void LoadsKeysWithoutTheTextModelLevel()
+    public void Loads_keys_without_the_text_model_level()
     {
         var sd = Safetensors.LoadStateDict(TinyTextEncoder);
         try
@@ -130,7 +130,7 @@ public class ClipTextModelTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
-    public void FullSizeSd1TextEncoderHasTransformersParameterCount()
+    public void Full_size_sd1_text_encoder_has_transformers_parameter_count()
     {
         // Built on the meta device: shapes only, no memory.
         using var model = new ClipTextModel(ClipTextConfig.Sd1, device: torch.device("meta"));

@@ -6,24 +6,24 @@ namespace LoraBake.Tests.Models.Text;
 
 public class ClipTokenizerTests
 {
-    static readonly Lazy<ClipTokenizer> Tokenizer = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+    static readonly Lazy<ClipTokenizer> Tokenizer = new(() => ClipTokenizer.Load(GoldensFolder.File("tokenizer")));
 
     public static IEnumerable<object[]> Cases()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TextTestPaths.TokenizerDir, "tokenizer_goldens.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldensFolder.File("tokenizer"), "tokenizer_goldens.json")));
         int n = doc.RootElement.GetProperty("cases").GetArrayLength();
         return Enumerable.Range(0, n).Select(i => new object[] { i });
     }
 
     static JsonElement Case(int index)
     {
-        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TextTestPaths.TokenizerDir, "tokenizer_goldens.json")));
+        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldensFolder.File("tokenizer"), "tokenizer_goldens.json")));
         return doc.RootElement.GetProperty("cases")[index];
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void MatchesTransformersGolden(int index)
+    public void Matches_transformers_golden(int index)
     {
         var c = Case(index);
         var prompt = c.GetProperty("prompt").GetString()!;
@@ -41,7 +41,7 @@ public class ClipTokenizerTests
     }
 
     [Fact]
-    public void SpecialIdsComeFromTheVocabulary()
+    public void Special_ids_come_from_the_vocabulary()
     {
         Assert.Equal(49406, Tokenizer.Value.BosId);
         Assert.Equal(49407, Tokenizer.Value.EosId);
@@ -50,7 +50,7 @@ public class ClipTokenizerTests
     }
 
     [Fact]
-    public void LiteralSpecialTokensMapToTheirIds()
+    public void Literal_special_tokens_map_to_their_ids()
     {
         var ids = Tokenizer.Value.EncodeIds("a<|endoftext|>b");
         Assert.Equal(3, ids.Length);
@@ -59,21 +59,17 @@ public class ClipTokenizerTests
     }
 
     [Fact]
-    public void DecodeRestoresWords()
+    public void Decode_restores_words()
     {
         var tok = Tokenizer.Value;
         Assert.Equal("a photo of a cat", tok.Decode(tok.EncodePadded("A Photo of a CAT")));
     }
 
     [Fact]
-    public void MissingFilesAreUserErrors()
+    public void Missing_files_are_user_errors()
     {
-        var dir = TextTestPaths.TempDir();
-        try
-        {
-            var e = Assert.Throws<UserError>(() => ClipTokenizer.Load(dir));
-            Assert.Contains("vocab.json", e.Message);
-        }
-        finally { Directory.Delete(dir, true); }
+        using var dir = new TempFolder("lorabake-text-");
+        var e = Assert.Throws<UserError>(() => ClipTokenizer.Load(dir));
+        Assert.Contains("vocab.json", e.Message);
     }
 }

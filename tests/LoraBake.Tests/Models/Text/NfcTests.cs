@@ -21,6 +21,6 @@ public class NfcTests
     public void MatchesPython(string input, string expected) => Assert.Equal(expected, Nfc.Normalize(input));
 
     [Fact]
-    public void HalfWidthKatakanaIsNarrowedAndComposed() =>
+    public void Half_width_katakana_is_narrowed_and_composed() =>
         Assert.Equal("\u30ac\u30ae", ClipTextCleaner.Clean("\uff76\uff9e\uff77\uff9e"));
 }

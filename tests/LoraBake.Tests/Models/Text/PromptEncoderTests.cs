@@ -8,16 +8,16 @@ namespace LoraBake.Tests.Models.Text;
 public class PromptEncoderTests
 {
     const double Tolerance = 1e-5; // float32 on another code path; see ClipTextModelTests
-    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(GoldensFolder.File("tokenizer")));
     static readonly Lazy<ClipTextModel> Model = new(ClipTextModelTests.LoadTiny);
 
     static Dictionary<string, Tensor> Goldens() =>
-        Safetensors.LoadStateDict(Path.Combine(TextTestPaths.TinyA, "goldens", "text_encoder.safetensors"));
+        Safetensors.LoadStateDict(Path.Combine(GoldensFolder.File("tiny_a"), "goldens", "text_encoder.safetensors"));
 
     static float MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
     [Fact]
-    public void SingleChunkMatchesGoldens()
+    public void Single_chunk_matches_goldens()
     {
         var g = Goldens();
         try
@@ -37,13 +37,13 @@ public class PromptEncoderTests
 
     static int[] LongPromptIds()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TextTestPaths.TokenizerDir, "tokenizer_goldens.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GoldensFolder.File("tokenizer"), "tokenizer_goldens.json")));
         var c = doc.RootElement.GetProperty("cases").EnumerateArray().First(e => e.GetProperty("num_tokens_no_special").GetInt32() == 90);
         return c.GetProperty("ids_no_special_untruncated").EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
 
     [Fact]
-    public void ChunkIdsFollowKohya()
+    public void Chunk_ids_follow_kohya()
     {
         var tok = Tok.Value;
         var ids = LongPromptIds();
@@ -65,7 +65,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void ThreeChunksReassembleTo227Tokens()
+    public void Three_chunks_reassemble_to_227_tokens()
     {
         using var noGrad = no_grad();
         var encoder = new PromptEncoder(Tok.Value, Model.Value);
@@ -83,7 +83,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void WebuiChunksLongPromptsAtCommas()
+    public void Webui_chunks_long_prompts_at_commas()
     {
         var tok = Tok.Value;
         var webui = new WebuiPromptEncoder(tok, Model.Value);
@@ -108,7 +108,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void WebuiBreakAndWeights()
+    public void Webui_break_and_weights()
     {
         var tok = Tok.Value;
         var webui = new WebuiPromptEncoder(tok, Model.Value);
@@ -124,7 +124,7 @@ public class PromptEncoderTests
     }
 
     [Fact]
-    public void WebuiEncodeAppliesEmphasisAndPadsUncond()
+    public void Webui_encode_applies_emphasis_and_pads_uncond()
     {
         using var noGrad = no_grad();
         var tok = Tok.Value;
@@ -156,10 +156,10 @@ public class PromptEncoderTests
 
 public class KohyaWeightedCaptionTests
 {
-    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(TextTestPaths.TokenizerDir));
+    static readonly Lazy<ClipTokenizer> Tok = new(() => ClipTokenizer.Load(GoldensFolder.File("tokenizer")));
 
     [Fact]
-    public void WeightsFollowTokensIntoChunks()
+    public void Weights_follow_tokens_into_chunks()
     {
         var tok = Tok.Value;
         var prompt = string.Join(" ", Enumerable.Repeat("word", 74)) + " (cat:1.5) [dog] \\(x\\)";
@@ -182,7 +182,7 @@ public class KohyaWeightedCaptionTests
     }
 
     [Fact]
-    public void EncodeMultipliesWithoutRestoringTheMean()
+    public void Encode_multiplies_without_restoring_the_mean()
     {
         using var noGrad = no_grad();
         using var model = ClipTextModelTests.LoadTiny();

@@ -7,12 +7,12 @@ namespace LoraBake.Tests.Models.Text;
 public class TokenizeCommandTests
 {
     [Fact]
-    public void JsonListsIdsTokensAndChunks()
+    public void Json_lists_ids_tokens_and_chunks()
     {
         var output = new StringWriter();
         int rc = TokenizeCommand.Run(new TokenizeCommand.Settings
         {
-            Prompt = "A photo of a CAT", Tokenizer = TextTestPaths.TokenizerDir, Json = true,
+            Prompt = "A photo of a CAT", Tokenizer = GoldensFolder.File("tokenizer"), Json = true,
         }, output);
         Assert.Equal(0, rc);
         using var doc = JsonDocument.Parse(output.ToString());
@@ -23,11 +23,11 @@ public class TokenizeCommandTests
     }
 
     [Fact]
-    public void TextShowsChunksAndTheCut()
+    public void Text_shows_chunks_and_the_cut()
     {
         var output = new StringWriter();
         var prompt = string.Join(" ", Enumerable.Repeat("word", 80));
-        TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = prompt, Tokenizer = TextTestPaths.TokenizerDir }, output);
+        TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = prompt, Tokenizer = GoldensFolder.File("tokenizer") }, output);
         var text = output.ToString();
         Assert.Contains("80 tokens", text);
         Assert.Contains("chunk 1: 75 tokens", text);
@@ -36,7 +36,7 @@ public class TokenizeCommandTests
     }
 
     [Fact]
-    public void MissingTokenizerIsAUserError()
+    public void Missing_tokenizer_is_a_user_error()
     {
         var e = Assert.Throws<UserError>(() => TokenizeCommand.Run(new TokenizeCommand.Settings { Prompt = "x" }, new StringWriter()));
         Assert.Contains("--tokenizer", e.Message);

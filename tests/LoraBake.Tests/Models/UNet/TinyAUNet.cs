@@ -9,10 +9,10 @@ namespace LoraBake.Tests.Models.UNet;
 /// <summary>tiny_a's diffusers UNet: config inferred from the weight shapes, head count from config.json.</summary>
 internal static class TinyAUNet
 {
-    public static string WeightsPath => UNetTestPaths.TinyA("diffusers", "unet", "diffusion_pytorch_model.safetensors");
+    public static string WeightsPath => GoldensFolder.File("tiny_a", "diffusers", "unet", "diffusion_pytorch_model.safetensors");
 
     public static JsonElement NeutralConfig =>
-        JsonDocument.Parse(File.ReadAllText(UNetTestPaths.TinyA("config.json"))).RootElement.GetProperty("unet");
+        JsonDocument.Parse(File.ReadAllText(GoldensFolder.File("tiny_a", "config.json"))).RootElement.GetProperty("unet");
 
     public static Dictionary<string, Tensor> LoadWeights() => Safetensors.LoadStateDict(WeightsPath);
 
@@ -41,5 +41,5 @@ internal static class TinyAUNet
         }
     }
 
-    public static Dictionary<string, Tensor> LoadGolden() => Safetensors.LoadStateDict(UNetTestPaths.TinyA("goldens", "unet.safetensors"));
+    public static Dictionary<string, Tensor> LoadGolden() => Safetensors.LoadStateDict(GoldensFolder.File("tiny_a", "goldens", "unet.safetensors"));
 }

@@ -10,9 +10,9 @@ public class AutoencoderKLTests
 {
     static (AutoencoderKL Vae, Dictionary<string, Tensor> Goldens) TinyA()
     {
-        using var ckpt = Sd1Checkpoint.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        using var ckpt = Sd1Checkpoint.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         var vae = AutoencoderKL.FromStateDict(ckpt.VaeStateDict, ckpt.VaeNormGroups, ckpt.VaeNormEps, source: ckpt.SourcePath);
-        return (vae, SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "vae.safetensors")).Load());
+        return (vae, SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "vae.safetensors")).Load());
     }
 
     static double MaxAbsDiff(Tensor a, Tensor b)
@@ -24,7 +24,7 @@ public class AutoencoderKLTests
     [Fact]
     public void Config_is_inferred_from_shapes()
     {
-        using var ckpt = Sd1Checkpoint.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        using var ckpt = Sd1Checkpoint.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         var c = VaeConfig.Infer(ckpt.VaeStateDict, ckpt.VaeNormGroups);
         Assert.Equal(new VaeConfig(3, 3, 4, new[] { 8, 16, 16, 16 }, 2, 4, 1e-6), c);
         // SD's default of 32 groups cannot split 8 channels: a user error pointing at the sidecar.
@@ -85,9 +85,9 @@ public class AutoencoderKLTests
     [Fact]
     public void Runs_in_bfloat16_close_to_the_float32_reference()
     {
-        using var ckpt = Sd1Checkpoint.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        using var ckpt = Sd1Checkpoint.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         using var vae = AutoencoderKL.FromStateDict(ckpt.VaeStateDict, ckpt.VaeNormGroups, ckpt.VaeNormEps, dtype: ScalarType.BFloat16);
-        var g = SafetensorsFile.Open(ModelsTestPaths.TinyA("goldens", "vae.safetensors")).Load();
+        var g = SafetensorsFile.Open(GoldensFolder.File("tiny_a", "goldens", "vae.safetensors")).Load();
         using (no_grad())
         using (var image = g["image"].to_type(ScalarType.BFloat16))
         using (var posterior = vae.Encode(image))
@@ -126,7 +126,7 @@ public class AutoencoderKLTests
     [Fact]
     public void Weights_that_do_not_fit_are_a_user_error()
     {
-        using var ckpt = Sd1Checkpoint.Open(ModelsTestPaths.TinyA("tiny_a_ldm.safetensors"));
+        using var ckpt = Sd1Checkpoint.Open(GoldensFolder.File("tiny_a", "tiny_a_ldm.safetensors"));
         var sd = ckpt.VaeStateDict.Where(kv => kv.Key != "decoder.mid_block.attentions.0.to_q.bias").ToDictionary(kv => kv.Key, kv => kv.Value);
         var e = Assert.Throws<UserError>(() => AutoencoderKL.FromStateDict(sd, 4, source: "x.safetensors"));
         Assert.Contains("decoder.mid_block.attentions.0.to_q.bias", e.Message);

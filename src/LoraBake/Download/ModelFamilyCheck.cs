@@ -1,7 +1,8 @@
 using LoraBake.Models.Checkpoints;
+using LoraBake.Pipeline;
 using LoraBake.Runtime;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>
 /// Download's look inside the model it stored: the header (or, for a .ckpt, the pickle's key names, no tensor data)

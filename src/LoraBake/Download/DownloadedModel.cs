@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LoraBake.Pipeline;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>
 /// model.json (and vae.json) in the Download stage's output: what was fetched and where it is. A single file

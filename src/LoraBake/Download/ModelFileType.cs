@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
+using LoraBake.Pipeline;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>What a model file is, by its first bytes (never by its name).</summary>
 public enum ModelFileType

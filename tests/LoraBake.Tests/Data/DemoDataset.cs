@@ -1,13 +1,14 @@
+using LoraBake.Data;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
-namespace LoraBake.Data;
+namespace LoraBake.Tests.Data;
 
 /// <summary>
-/// The demo project's dataset: twelve small pictures of one "character" (bakechan: red hair, blue eyes,
-/// yellow hair ribbon, blue dress) over varied backgrounds, with booru-style captions whose first tag is the
+/// The demo project's dataset, a test fixture (DemoDatasetTests keeps projects/demo/dataset equal to it): twelve
+/// small pictures of one "character" (bakechan: red hair, blue eyes, yellow hair ribbon, blue dress) over varied backgrounds, with booru-style captions whose first tag is the
 /// trigger word. Drawn in code at twice the size and box-downscaled (anti-aliased edges); no randomness
 /// beyond a fixed-seed <see cref="DeterministicRng"/>, so the bytes are the same on every machine.
 /// </summary>

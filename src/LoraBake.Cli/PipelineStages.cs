@@ -1,10 +1,13 @@
-using LoraBake.Pipeline.Download;
+using LoraBake.Download;
+using LoraBake.Pipeline;
 using LoraBake.Recipes;
 
-namespace LoraBake.Pipeline;
+namespace LoraBake.Cli;
 
 /// <summary>
-/// The stages of LoraBake, one Register line per slot. Stages live in their own folders (Pipeline/Download, Data/, Training/, Evaluation/).
+/// The stages of LoraBake, one Register line per slot. Stages live in their own folders (Download/, Data/, Training/,
+/// Evaluation/); this list is in the CLI, the composition root, so that the library's Pipeline knows stages only as
+/// <see cref="IStage"/>.
 /// </summary>
 public static class PipelineStages
 {
@@ -14,7 +17,7 @@ public static class PipelineStages
         var catalog = new StageCatalog();
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);
-        catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0));
+        catalog.Register(StageCatalog.Train, recipe => LoraBake.Training.TrainStages.For(recipe, EpochCount(recipe) ?? 0, LoraBake.Evaluation.EpochPreview.Render));
         catalog.Register(StageCatalog.Evaluate, _ => [new LoraBake.Evaluation.EvaluateStage()]);
         return catalog;
     }

@@ -1,4 +1,6 @@
-namespace LoraBake.Pipeline.Download;
+using LoraBake.Pipeline;
+
+namespace LoraBake.Download;
 
 /// <summary>
 /// The SD 1.x tokenizer (openai/clip-vit-large-patch14's vocab.json and merges.txt). Single-file checkpoints do

@@ -4,14 +4,9 @@ using static TorchSharp.torch;
 
 namespace LoraBake.Tests.Sampling;
 
-/// <summary>Finds ../shared/goldens from the test binary and reads golden safetensors with their metadata.</summary>
-internal static class SamplingTestPaths
+/// <summary>Reads golden safetensors (from <see cref="GoldensFolder"/>) with their metadata, and compares tensors.</summary>
+internal static class GoldenTensors
 {
-    public static string Goldens => GoldensFolder.Root;
-
-    public static string Golden(params string[] parts) => Path.Combine([Goldens, .. parts]);
-
-
     /// <summary>All tensors of a golden file (caller disposes) and its <c>__metadata__</c>.</summary>
     public static (Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata) Load(string path)
     {

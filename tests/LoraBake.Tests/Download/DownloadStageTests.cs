@@ -1,10 +1,11 @@
 using System.Text;
+using LoraBake.Download;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
+using LoraBake.Tests.Pipeline;
 
-namespace LoraBake.Tests.Pipeline;
+namespace LoraBake.Tests.Download;
 
 public class DownloadStageTests
 {

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace LoraBake.Training;
+namespace LoraBake.Diffusion;
 
 /// <summary>
 /// Min-SNR-γ loss weighting (Hang et al. 2023) as kohya's <c>apply_snr_weight</c>: per-sample weight

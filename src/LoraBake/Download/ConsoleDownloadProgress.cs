@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Spectre.Console;
+using LoraBake.Pipeline;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>
 /// Download progress on the console: a Spectre.Console bar (bytes, rate, ETA) on an interactive terminal,

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace LoraBake.Tests.Pipeline;
+namespace LoraBake.Tests.Download;
 
 /// <summary>
 /// A real HTTP/1.1 server on 127.0.0.1 serving files from memory, with the behaviours downloads meet in the

@@ -1,6 +1,6 @@
 using TorchSharp.Modules;
 
-namespace LoraBake.Training;
+namespace LoraBake.Networks;
 
 /// <summary>
 /// A set of parameters sharing one learning rate (sd-scripts builds one for the text encoder's

@@ -2,12 +2,12 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
 
-namespace LoraBake.Data;
+namespace LoraBake.Pipeline;
 
 /// <summary>
-/// SHA-256 of dataset files, remembered by (path, size, last-write time) so unchanged files are not re-read
-/// on every plan. The stat triple is only a hint for skipping a re-hash: it never enters a fingerprint —
-/// fingerprints and cache keys are always the content hash. (As with make or git, a file rewritten with the
+/// SHA-256 of input files (dataset images, local models), remembered by (path, size, last-write time) so
+/// unchanged files are not re-read on every plan. The stat triple is only a hint for skipping a re-hash: it never
+/// enters a fingerprint — fingerprints and cache keys are always the content hash. (As with make or git, a file rewritten with the
 /// same size and the same mtime would be missed; touching it fixes that.)
 /// The cache is one JSON file, written atomically (temp file + rename) by <see cref="Save"/>.
 /// </summary>
@@ -38,22 +38,21 @@ public sealed class FileHashCache
         catch (IOException) { }
     }
 
-    public string Sha256(DatasetFile file)
+    public string Sha256(string fullPath, long length, DateTime lastWriteUtc)
     {
-        var ticks = file.LastWriteUtc.Ticks;
-        if (_entries.TryGetValue(file.FullPath, out var e) && e.Size == file.Length && e.MtimeTicks == ticks) return e.Sha256;
+        if (_entries.TryGetValue(fullPath, out var e) && e.Size == length && e.MtimeTicks == lastWriteUtc.Ticks) return e.Sha256;
         string sha;
-        using (var stream = new FileStream(file.FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        using (var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
             sha = Convert.ToHexStringLower(SHA256.HashData(stream));
-        Record(file, sha);
+        Record(fullPath, length, lastWriteUtc, sha);
         Interlocked.Increment(ref _hashed);
         return sha;
     }
 
     /// <summary>Records a hash computed elsewhere (the processor hashes the bytes it decodes).</summary>
-    public void Record(DatasetFile file, string sha256)
+    public void Record(string fullPath, long length, DateTime lastWriteUtc, string sha256)
     {
-        _entries[file.FullPath] = new Entry(file.Length, file.LastWriteUtc.Ticks, sha256);
+        _entries[fullPath] = new Entry(length, lastWriteUtc.Ticks, sha256);
         _dirty = true;
     }
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using LoraBake.Evaluation;
+using LoraBake.Pipeline;
 using LoraBake.Runtime;
 
-namespace LoraBake.Pipeline;
+namespace LoraBake.Evaluation;
 
 /// <summary>
 /// A project's build in a few lines of Markdown (for a CI job summary): each stage rebuilt or cached and why

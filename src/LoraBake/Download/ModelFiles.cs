@@ -1,8 +1,8 @@
+using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
 
-namespace LoraBake.Models;
+namespace LoraBake.Download;
 
 /// <summary>Where the files of a downloaded model are: the checkpoint and its tokenizer.</summary>
 public static class ModelFiles

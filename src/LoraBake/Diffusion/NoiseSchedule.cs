@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LoraBake.Training;
+namespace LoraBake.Diffusion;
 
 /// <summary>
 /// The DDPM forward process SD 1.x was trained with (diffusers <c>DDPMScheduler</c>, kohya's training scheduler):

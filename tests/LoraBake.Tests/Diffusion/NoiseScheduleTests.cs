@@ -1,8 +1,8 @@
+using LoraBake.Diffusion;
 using LoraBake.Tests.Sampling;
-using LoraBake.Training;
 using static TorchSharp.torch;
 
-namespace LoraBake.Tests.Training;
+namespace LoraBake.Tests.Diffusion;
 
 /// <summary>The SD 1.x DDPM schedule and min-SNR weights against diffusers / kohya (goldens/common).</summary>
 public class NoiseScheduleTests
@@ -12,27 +12,27 @@ public class NoiseScheduleTests
     [Fact]
     public void Betas_and_alphas_cumprod_match_diffusers_bit_for_bit()
     {
-        var (g, _) = SamplingTestPaths.Load(SamplingTestPaths.Golden("common", "ddpm.safetensors"));
+        var (g, _) = GoldenTensors.Load(GoldensFolder.File("common", "ddpm.safetensors"));
         try
         {
             Assert.Equal(g["betas"].data<float>().ToArray(), Schedule.Betas.ToArray());
             Assert.Equal(g["alphas_cumprod"].data<float>().ToArray(), Schedule.AlphasCumprod.ToArray());
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     [Fact]
     public void Add_noise_matches_diffusers_per_sample_timestep()
     {
-        var (g, _) = SamplingTestPaths.Load(SamplingTestPaths.Golden("common", "ddpm.safetensors"));
+        var (g, _) = GoldenTensors.Load(GoldensFolder.File("common", "ddpm.safetensors"));
         try
         {
             Assert.Equal(new long[] { 0, 1, 500, 999 }, g["add_noise_timesteps"].data<long>().ToArray());
             using var noisy = Schedule.AddNoise(g["add_noise_x0"], g["add_noise_noise"], g["add_noise_timesteps"]);
-            double d = SamplingTestPaths.MaxAbsDiff(noisy, g["add_noise_result"]);
+            double d = GoldenTensors.MaxAbsDiff(noisy, g["add_noise_result"]);
             Assert.True(d <= 1e-6, $"add_noise max |diff| {d:E2}");
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public class NoiseScheduleTests
     [Fact]
     public void Snr_and_min_snr_weights_match_kohya()
     {
-        var (g, _) = SamplingTestPaths.Load(SamplingTestPaths.Golden("common", "snr.safetensors"));
+        var (g, _) = GoldenTensors.Load(GoldensFolder.File("common", "snr.safetensors"));
         try
         {
             AssertClose(g["snr"].data<float>().ToArray(), Schedule.Snr, 0, 2e-6, "snr");
@@ -75,7 +75,7 @@ public class NoiseScheduleTests
             Assert.Equal(1f, eps[999].item<float>());
             Assert.True(eps[0].item<float>() < 0.005f);
         }
-        finally { SamplingTestPaths.DisposeAll(g); }
+        finally { GoldenTensors.DisposeAll(g); }
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
+using LoraBake.Pipeline;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>
 /// Models written `builtin:NAME` in a recipe: generated locally (no download) by a generator that the model

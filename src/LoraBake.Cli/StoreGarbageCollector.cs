@@ -1,11 +1,12 @@
 using System.Text.Json;
 using LoraBake.Data;
+using LoraBake.Download;
 using LoraBake.Evaluation;
-using LoraBake.Pipeline.Download;
+using LoraBake.Pipeline;
 using LoraBake.Runtime;
 using LoraBake.Training;
 
-namespace LoraBake.Pipeline;
+namespace LoraBake.Cli;
 
 /// <summary>One entry or blob store gc removes (or would remove), relative to the store, with its size.</summary>
 public sealed record GcItem(string Path, long Bytes);

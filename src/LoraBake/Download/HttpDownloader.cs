@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using LoraBake.Pipeline;
 using LoraBake.Runtime;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>
 /// Fetches a URL into the store: streams to .lorabake/partial/ (one file per URL, locked while written),

@@ -1,8 +1,9 @@
+using LoraBake.Download;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Runtime;
+using LoraBake.Tests.Pipeline;
 
-namespace LoraBake.Tests.Pipeline;
+namespace LoraBake.Tests.Download;
 
 public class HttpDownloaderTests
 {

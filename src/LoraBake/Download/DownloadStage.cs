@@ -1,8 +1,8 @@
-using LoraBake.Data;
+using LoraBake.Pipeline;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 
-namespace LoraBake.Pipeline.Download;
+namespace LoraBake.Download;
 
 /// <summary>
 /// The Download stage: puts the base model (model.source) and the optional VAE (model.vae) into the store and
@@ -93,7 +93,7 @@ public sealed class DownloadStage : IStage
                 // A local file is an input by content; the hash cache spares re-reading an unchanged file on every plan.
                 var cache = new FileHashCache(Path.Combine(c.Store.Root, "hash-cache", "local-models.json"));
                 var info = new FileInfo(s.Location);
-                fp.Add($"input:{role}.file", cache.Sha256(new DatasetFile(info.Name, info.FullName, info.Length, info.LastWriteTimeUtc)));
+                fp.Add($"input:{role}.file", cache.Sha256(info.FullName, info.Length, info.LastWriteTimeUtc));
                 cache.Save();
                 break;
             case ModelSourceKind.Builtin:

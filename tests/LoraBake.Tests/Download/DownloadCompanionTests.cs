@@ -1,9 +1,11 @@
+using LoraBake.Cli;
+using LoraBake.Download;
 using LoraBake.Models;
 using LoraBake.Pipeline;
-using LoraBake.Pipeline.Download;
 using LoraBake.Recipes;
+using LoraBake.Tests.Pipeline;
 
-namespace LoraBake.Tests.Pipeline;
+namespace LoraBake.Tests.Download;
 
 public class DownloadCompanionTests
 {

@@ -1,4 +1,6 @@
-namespace LoraBake.Pipeline.Download;
+using LoraBake.Pipeline;
+
+namespace LoraBake.Download;
 
 /// <summary>Receives download progress: bytes so far of a known or unknown total.</summary>
 public interface IDownloadProgress
