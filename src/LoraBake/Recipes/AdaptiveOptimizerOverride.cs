@@ -16,7 +16,7 @@ public static class AdaptiveOptimizerOverride
     public const string Scheduler = "constant_with_warmup";
     public const double WarmupRatio = 0.05;
 
-    public static bool Applies(TrainingSettings t) => t.OverrideValuesForDadaptAndProdigy && Training.OptimizerFactory.IsAdaptive(t.Optimizer);
+    public static bool Applies(TrainingSettings t) => t.OverrideValuesForDadaptAndProdigy && OptimizerNames.IsAdaptive(t.Optimizer);
 
     public static Recipe Apply(Recipe recipe)
     {

@@ -20,39 +20,17 @@ internal sealed class RecipeChecks(Recipe recipe, string projectDir, IReadOnlyDi
         if (m.VaeSha256 != null && !IsSha256(m.VaeSha256)) Error("model.vae_sha256", $"\"{m.VaeSha256}\" is not a SHA-256 (64 hex digits)");
 
         var t = recipe.Training;
-        if (t.ContinueFromLora is { } lora && Training.ContinueFromLora.Resolve(lora, projectDir, out var loraError) == null)
-            Error("training.continue_from_lora", loraError!);
         if (t.LrScheduler == "cosine_with_restarts" && (t.LrSchedulerNumber < 1 || t.LrSchedulerNumber != Math.Floor(t.LrSchedulerNumber)))
             Error("training.lr_scheduler_number", $"{RecipeRules.Show(t.LrSchedulerNumber)} is not allowed with cosine_with_restarts; it counts restarts, so use a whole number of 1 or more (3 is the colab's default)");
         if (t.LrScheduler == "polynomial" && t.LrSchedulerNumber <= 0)
             Error("training.lr_scheduler_number", $"{RecipeRules.Show(t.LrSchedulerNumber)} is not allowed with polynomial; it is the power, use a number above 0 (1 is linear)");
         if (t.LrScheduler == "constant" && t.LrWarmupRatio > 0)
             Warn("training.lr_warmup_ratio", "is ignored with the constant scheduler (the colab drops it too); use constant_with_warmup to warm up");
-        var (optimizerErrors, optimizerWarnings) = Training.OptimizerFactory.Check(t.Optimizer, t.OptimizerArgs, t.UnetLr, t.TextEncoderLr);
-        foreach (var (key, message) in optimizerErrors) Error(key, message);
-        foreach (var (key, message) in optimizerWarnings) Warn(key, message);
+        // The optimizer, the starting LoRA, the prompts and the grid: checked by the layers that use them.
+        var report = new SettingsReport(Error, Warn);
+        foreach (var check in SettingsChecks.All) check.Check(recipe, projectDir, report);
         if (t.PreferredUnit == PreferredUnit.Steps && t.HowMany > RecipeLoader.ColabStepLimit)
             Warn("training.how_many", $"{t.HowMany} steps is more than the colab allows ({RecipeLoader.ColabStepLimit:N0}); LoRAs rarely need that many");
-
-        var ev = recipe.Evaluation;
-        foreach (var (key, text) in ev.Prompts.Select(p => ("evaluation.prompts", p)).Append(("evaluation.negative_prompt", ev.NegativePrompt))
-                     .Append(("evaluation.x_axis", ev.XAxis ?? "")).Append(("evaluation.y_axis", ev.YAxis ?? "")).Append(("evaluation.z_axis", ev.ZAxis ?? "")))
-        {
-            try { Evaluation.PromptLoras.In(text, projectDir); }
-            catch (Runtime.UserError e) { Error(key, e.Message.StartsWith("prompt: ", StringComparison.Ordinal) ? e.Message["prompt: ".Length..] : e.Message); }
-        }
-
-        // The grid and its axes, built now as Evaluate will build them (the epochs of a how_many-epoch run).
-        if (t.PreferredUnit == PreferredUnit.Epochs)
-        {
-            try { Evaluation.EvaluationGrid.Build(ev, Enumerable.Range(1, t.HowMany).ToList(), "trigger"); }
-            catch (Runtime.UserError e)
-            {
-                var colon = e.Message.IndexOf(": ", StringComparison.Ordinal);
-                var key = colon > 0 && e.Message.StartsWith("evaluation.", StringComparison.Ordinal) ? e.Message[..colon] : "evaluation";
-                Error(key, colon > 0 && key != "evaluation" ? e.Message[(colon + 2)..] : e.Message);
-            }
-        }
 
         var d = recipe.Dataset;
         for (int i = 0; i < d.Subsets.Count; i++)

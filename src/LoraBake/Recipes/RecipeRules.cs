@@ -12,9 +12,8 @@ namespace LoraBake.Recipes;
 internal static class RecipeRules
 {
     /// <summary>The schedulers Training implements, by kohya's names, sorted.</summary>
-    public static readonly string[] Schedulers =
-        [.. Enum.GetValues<Training.LrSchedulerType>().Select(Training.LrSchedule.Name).Order(StringComparer.Ordinal)];
-    public static string[] Optimizers => Training.OptimizerFactory.Names;
+    public static readonly string[] Schedulers = LrSchedulers.Names;
+    public static string[] Optimizers => OptimizerNames.All;
     /// <summary>Offered by the colab's optimizer cell but not implemented here.</summary>
     public static readonly string[] UnsupportedOptimizers = ["SGDNesterov8bit", "Lion8bit", "PagedAdamW8bit"];
     public static readonly string[] Samplers = ["ddim", "euler", "euler_a", "dpmpp_2m_karras"];
@@ -109,14 +108,14 @@ internal static class RecipeRules
         {
             if (v is not string s) return Ok(v);
             var trimmed = s.Trim();
-            if (Training.OptimizerFactory.Aliases.TryGetValue(trimmed, out var alias)) return Ok(alias);
+            if (OptimizerNames.Aliases.TryGetValue(trimmed, out var alias)) return Ok(alias);
             var name = Optimizers.FirstOrDefault(o => o.Equals(trimmed, StringComparison.OrdinalIgnoreCase));
             if (name != null) return Ok(name);
             if (UnsupportedOptimizers.Any(o => o.Equals(trimmed, StringComparison.OrdinalIgnoreCase)))
                 return Err(v, $"is not supported yet; use one of {string.Join(", ", Optimizers)}");
             return Err(v, $"is not a known optimizer; use one of {string.Join(", ", Optimizers)}{Hint(s, Optimizers)}");
         },
-        new JsonObject { ["enum"] = Strings([.. Optimizers, .. Training.OptimizerFactory.Aliases.Keys.Order(StringComparer.Ordinal)]) });
+        new JsonObject { ["enum"] = Strings([.. Optimizers, .. OptimizerNames.Aliases.Keys.Order(StringComparer.Ordinal)]) });
 
     public static readonly SettingConstraint OptimizerArgs = new(
         v => v is IReadOnlyList<string> args && args.FirstOrDefault(a => !a.Contains('=')) is { } bad

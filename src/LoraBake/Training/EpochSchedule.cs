@@ -47,7 +47,7 @@ public sealed class EpochSchedule
             Epochs = training.HowMany;
             TotalSteps = Epochs * StepsPerEpoch;
         }
-        var type = LrSchedule.ParseType(training.LrScheduler);
+        var type = LrSchedulers.ParseType(training.LrScheduler);
         // constant takes no warm-up (transformers raises; the colab omits it), whatever the ratio says.
         WarmupSteps = type == LrSchedulerType.Constant ? 0 : LrSchedule.WarmupFromRatio(TotalSteps, training.LrWarmupRatio);
         Lr = new LrSchedule(type, TotalSteps, WarmupSteps,

@@ -1,17 +1,7 @@
+using LoraBake.Recipes;
 using LoraBake.Runtime;
 
 namespace LoraBake.Training;
-
-/// <summary>The kohya / transformers scheduler names (<c>lr_scheduler</c>).</summary>
-public enum LrSchedulerType
-{
-    Constant,
-    ConstantWithWarmup,
-    Linear,
-    Cosine,
-    CosineWithRestarts,
-    Polynomial,
-}
 
 /// <summary>
 /// Learning-rate multiplier as a pure function of the optimizer step, with exactly the lambdas of
@@ -59,30 +49,6 @@ public sealed record LrSchedule
         if (ratio < 0 || ratio >= 1) throw new UserError($"lr_warmup_ratio must be in [0, 1) (got {ratio}).");
         return (int)(totalSteps * ratio);
     }
-
-    /// <summary>Parses kohya's scheduler name (<c>cosine_with_restarts</c> …).</summary>
-    public static LrSchedulerType ParseType(string name) => name switch
-    {
-        "constant" => LrSchedulerType.Constant,
-        "constant_with_warmup" => LrSchedulerType.ConstantWithWarmup,
-        "linear" => LrSchedulerType.Linear,
-        "cosine" => LrSchedulerType.Cosine,
-        "cosine_with_restarts" => LrSchedulerType.CosineWithRestarts,
-        "polynomial" => LrSchedulerType.Polynomial,
-        _ => throw new UserError($"Unknown lr_scheduler '{name}': use one of {string.Join(", ", Enum.GetValues<LrSchedulerType>().Select(Name))}."),
-    };
-
-    /// <summary>kohya's name for <paramref name="type"/> (the value of <c>ss_lr_scheduler</c>).</summary>
-    public static string Name(LrSchedulerType type) => type switch
-    {
-        LrSchedulerType.Constant => "constant",
-        LrSchedulerType.ConstantWithWarmup => "constant_with_warmup",
-        LrSchedulerType.Linear => "linear",
-        LrSchedulerType.Cosine => "cosine",
-        LrSchedulerType.CosineWithRestarts => "cosine_with_restarts",
-        LrSchedulerType.Polynomial => "polynomial",
-        _ => throw new ArgumentOutOfRangeException(nameof(type)),
-    };
 
     /// <summary>Multiplier on each group's base LR after <paramref name="step"/> completed optimizer steps.</summary>
     public double Multiplier(int step)

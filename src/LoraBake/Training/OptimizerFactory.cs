@@ -1,4 +1,5 @@
 using LoraBake.Networks;
+using LoraBake.Recipes;
 using LoraBake.Runtime;
 
 namespace LoraBake.Training;
@@ -10,22 +11,11 @@ namespace LoraBake.Training;
 /// </summary>
 public static class OptimizerFactory
 {
-    /// <summary>The names a recipe may use, in the colab's spelling (matched case-insensitively, as sd-scripts).</summary>
-    public static readonly string[] Names =
-        ["AdamW8bit", "AdamW", "Lion", "Prodigy", "DAdaptAdam", "DAdaptLion", "AdaFactor", "SGDNesterov"];
-
-    /// <summary>kohya/colab names we take as another: DAdaptation is DAdaptAdam (kohya maps it to DAdaptAdamPreprint, the colab means the family).</summary>
-    public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["DAdaptation"] = "DAdaptAdam", ["Adafactor"] = "AdaFactor",
-    };
-
-    /// <summary>Optimizers whose step size is adapted (d·lr): the learning rate is a multiplier near 1, one for all groups.</summary>
-    public static bool IsAdaptive(string optimizerType) =>
-        optimizerType.ToLowerInvariant() is "prodigy" or "dadaptadam" or "dadaptlion" or "dadaptation";
+    /// <summary>The names a recipe may use (<see cref="OptimizerNames.All"/>).</summary>
+    public static string[] Names => OptimizerNames.All;
 
     /// <summary>kohya's <c>ss_optimizer</c> class name (module.Class) for a recipe's optimizer.</summary>
-    public static string KohyaClassName(string optimizerType) => (Aliases.GetValueOrDefault(optimizerType) ?? optimizerType).ToLowerInvariant() switch
+    public static string KohyaClassName(string optimizerType) => (OptimizerNames.Aliases.GetValueOrDefault(optimizerType) ?? optimizerType).ToLowerInvariant() switch
     {
         "adamw8bit" => "bitsandbytes.optim.adamw.AdamW8bit",
         "lion" => "lion_pytorch.lion_pytorch.Lion",
@@ -41,7 +31,7 @@ public static class OptimizerFactory
     public static NetworkOptimizer Create(string optimizerType, IEnumerable<NetworkParamGroup> groups, OptimizerArgs args, Action<string>? warn = null)
     {
         var g = groups.ToList();
-        switch ((Aliases.GetValueOrDefault(optimizerType) ?? optimizerType).ToLowerInvariant())
+        switch ((OptimizerNames.Aliases.GetValueOrDefault(optimizerType) ?? optimizerType).ToLowerInvariant())
         {
             case "adamw8bit":
             {
@@ -135,7 +125,7 @@ public static class OptimizerFactory
         {
             errors.Add(("training.optimizer_args", e.Message.StartsWith("optimizer_args: ", StringComparison.Ordinal) ? e.Message["optimizer_args: ".Length..] : e.Message));
         }
-        if (IsAdaptive(optimizerType))
+        if (OptimizerNames.IsAdaptive(optimizerType))
         {
             var lrs = new List<(string, double)> { ("unet_lr", unetLr) };
             if (textEncoderLr > 0) lrs.Add(("text_encoder_lr", textEncoderLr));

@@ -29,20 +29,6 @@ public class NamespaceDependencyTests
         ["Evaluation"] = ["Training", "Sampling", "Data", "Download", "Pipeline", "Networks", "Models", "Recipes", "Numerics", "Runtime"],
     };
 
-    /// <summary>
-    /// Known uses against the table, by type: recipe validation calls the optimizer and grid code whose settings it
-    /// checks. They wait for the one-schema work on Recipes (issue 14); a listed use that is gone must be removed.
-    /// </summary>
-    static readonly TypeUse[] Pending =
-    [
-        new("LoraBake.Recipes.AdaptiveOptimizerOverride", "LoraBake.Training.OptimizerFactory"),
-        new("LoraBake.Recipes.RecipeRules", "LoraBake.Training.OptimizerFactory"),
-        new("LoraBake.Recipes.RecipeChecks", "LoraBake.Training.OptimizerFactory"),
-        new("LoraBake.Recipes.RecipeChecks", "LoraBake.Training.ContinueFromLora"),
-        new("LoraBake.Recipes.RecipeChecks", "LoraBake.Evaluation.PromptLoras"),
-        new("LoraBake.Recipes.RecipeChecks", "LoraBake.Evaluation.EvaluationGrid"),
-    ];
-
     static string CoreAssembly => typeof(RepoLayout).Assembly.Location;
 
     [Fact]
@@ -59,10 +45,6 @@ public class NamespaceDependencyTests
             "uses the layer table in NamespaceDependencyTests does not allow (move the type, or widen the table on purpose):\n"
             + string.Join("\n", offending));
     }
-
-    [Fact]
-    public void Every_pending_use_still_exists() =>
-        Assert.Empty(Pending.Except(TypeUses.Read(CoreAssembly)));
 
     [Fact]
     public void The_allowed_table_has_no_cycle() =>
@@ -96,7 +78,7 @@ public class NamespaceDependencyTests
     sealed record LayerUse(string FromLayer, string ToLayer, TypeUse Use);
 
     static IEnumerable<LayerUse> LayerUses() =>
-        from u in TypeUses.Read(CoreAssembly).Except(Pending)
+        from u in TypeUses.Read(CoreAssembly)
         let user = Layer(u.From)
         let used = Layer(u.To)
         where user != null && used != null && user != used

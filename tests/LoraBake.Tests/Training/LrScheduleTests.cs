@@ -1,3 +1,4 @@
+using LoraBake.Recipes;
 using LoraBake.Runtime;
 using LoraBake.Training;
 
@@ -89,7 +90,7 @@ public class LrScheduleTests
     public void Names_round_trip()
     {
         foreach (var t in Enum.GetValues<LrSchedulerType>())
-            Assert.Equal(t, LrSchedule.ParseType(LrSchedule.Name(t)));
-        Assert.Throws<UserError>(() => LrSchedule.ParseType("cosine_annealing"));
+            Assert.Equal(t, LrSchedulers.ParseType(LrSchedulers.Name(t)));
+        Assert.Throws<UserError>(() => LrSchedulers.ParseType("cosine_annealing"));
     }
 }
