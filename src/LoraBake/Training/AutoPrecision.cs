@@ -20,7 +20,7 @@ namespace LoraBake.Training;
 public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double Bf16Seconds, string Reason, bool FromCache)
 {
     /// <summary>bf16 must save at least this share of the time to be chosen: a near tie is not worth its rounding.</summary>
-    const double RequiredSpeedup = 1.25;
+    public const double RequiredSpeedup = 1.25;
     const int ProbeVersion = 1;
 
     static readonly object Gate = new();

@@ -103,8 +103,18 @@ public class TrainStageTests
         Assert.False(project.Run("Train-Epoch-01").Ran, "the epoch built before is kept");
     }
 
+    [Fact]
+    public void Auto_mixed_precision_records_what_this_machine_chose()
+    {
+        var chosen = AutoPrecision.Current;
+        Assert.Equal(chosen.Dtype == TorchSharp.torch.ScalarType.BFloat16 ? "bf16" : "no", TrainExportStage.KohyaMixedPrecision("auto"));
+        Assert.Equal(chosen.Dtype, TrainEpochStage.FrozenDtype("auto"));
+        // bf16 only where the numerics guard found it right, and only when the probe found it clearly faster.
+        if (chosen.Dtype == TorchSharp.torch.ScalarType.BFloat16)
+            Assert.True(LoraBake.Numerics.NumericsGuard.Current.Bf16Usable && chosen.Bf16Seconds * AutoPrecision.RequiredSpeedup <= chosen.Fp32Seconds, chosen.Summary);
+    }
+
     [Theory]
-    [InlineData("auto", "no")]
     [InlineData("fp32", "no")]
     [InlineData("fp16", "fp16")]
     [InlineData("bf16", "bf16")]
