@@ -16,7 +16,7 @@
 //   ./build.sh --target=LockDiff --project=demo        which stages of lorabake.lock changed since HEAD (--base=REV), and why
 //   ./build.sh --target=Clean --project=demo           remove output/demo and its cache entries
 //   ./build.sh --target=Test                           the test suite (Release)
-//   ./build.sh --target=Bench [--size=sd15] [--train]  benchmarks (images/s, UNet GFLOP/s, train step)
+//   ./build.sh --target=Bench [--size=sd15] [--train]  benchmarks (images/s, UNet GFLOP/s, per-block profile, train step per setting)
 //
 // Many projects (--project=all, Nightly) go through `lorabake build`, one task in Cake: it builds one project after
 // another, goes on after a failed project and exits non-zero at the end. Cake stops at the first failed task, and
@@ -57,12 +57,16 @@ Task("Clean")
     .Does(() => lorabake.Execute("clean", "--project", project));
 
 Task("Bench")
-    .Description("Benchmarks: image processing (images/s) and the model stack (--size=tiny|sd15, default tiny; --train adds a training step, --cell one full-size SD1.5 grid cell).")
+    .Description("Benchmarks: image processing (images/s) and the model stack (--size=tiny|sd15, default tiny). --train adds the per-block profile of a training step, one full-size grid cell (sd15), and one line per training setting, each in its own process; --cell the grid cell alone; --noop the median no-op rerun of the demo.")
     .Does(() =>
     {
+        var size = Argument("size", "tiny");
         lorabake.Execute("bench", "process", "--count", Argument("count", "200"));
-        lorabake.Execute("bench", "model", "--size", Argument("size", "tiny"), HasArgument("train") ? "--train" : null);
-        if (HasArgument("cell")) lorabake.Execute("bench", "cell", "--steps", Argument("steps", "20"));
+        if (HasArgument("train")) lorabake.Execute("bench", "model", "--size", size, "--profile");
+        if (HasArgument("cell") || (HasArgument("train") && size == "sd15")) lorabake.Execute("bench", "cell", "--steps", Argument("steps", "20"));
+        // Last, so the run ends with one comparable line per training setting.
+        lorabake.Execute("bench", "model", "--size", size, HasArgument("train") ? "--train" : null);
+        if (HasArgument("noop") && StartProcess("bash", "build/bench/noop-rerun.sh") != 0) throw new CakeException("the no-op rerun bench failed");
     });
 
 Task("Test")
