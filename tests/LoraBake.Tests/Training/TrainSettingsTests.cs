@@ -70,7 +70,7 @@ public class TrainSettingsTests
         File.Copy(first.Output("t-02.safetensors"), start, overwrite: true);
         Assert.True(next.Run("Train-Epoch-01").Ran);
         next.Run(LoraBake.Training.TrainExportStage.StageName);
-        Assert.Equal("no", SafetensorsFile.Open(next.Output("t-01.safetensors")).Metadata["ss_mixed_precision"]);
+        Assert.Equal(LoraBake.Training.TrainExportStage.KohyaMixedPrecision("auto"), SafetensorsFile.Open(next.Output("t-01.safetensors")).Metadata["ss_mixed_precision"]);
     }
 
     static int Cells(TrainProject p)
