@@ -29,8 +29,8 @@ internal static class RecipeRules
 
     public static readonly IReadOnlyDictionary<string, Rule> ByPath = new Dictionary<string, Rule>
     {
-        ["dataset.resolution"] = v => v is int r && (r < 512 || r > 1024 || r % 128 != 0)
-            ? Err(v, "is not allowed; use 512, 640, 768, 896 or 1024 (512–1024 in steps of 128)") : Ok(v),
+        ["dataset.resolution"] = v => v is int r && (r < 512 || r > 1024 || r % 128 != 0) && r is not (64 or 128 or 256)
+            ? Err(v, "is not allowed; use 512, 640, 768, 896 or 1024 (512–1024 in steps of 128; 64, 128 or 256 for the toy world's builtin:toy-sd1)") : Ok(v),
         ["dataset.activation_tags"] = ActivationTags,
         ["dataset.num_repeats"] = IntRange(1, 10_000),
         ["dataset.min_bucket_reso"] = BucketReso,
