@@ -5,10 +5,11 @@ namespace LoraBake.ToyWorld;
 
 /// <summary>
 /// A deterministic detector of the toy concept in a render (no learned model): the share of the picture in the
-/// concept's colour, pink (hue 300°–345°, saturation ≥ 0.45, value ≥ 0.6 — the toy world's red is at 0°, its
+/// concept's colour, pink (hue 300°–345°, saturation ≥ 0.45, value ≥ 0.75 — the toy world's red is at 0°, its
 /// purple at 275°, so neither counts), turned into a score in [0, 1]:
 /// <code>score = clamp((pink − NoiseFraction) / (ReferenceFraction − NoiseFraction), 0, 1) · clamp((FloodFraction − pink) / (FloodFraction − FullFraction), 0, 1)</code>
-/// Up to <see cref="NoiseFraction"/> is ignored (anti-aliased red-on-blue edges blend into magenta); half a small heart
+/// Anti-aliased red-on-blue edges blend into a dark magenta (value < 0.75, so not pink); up to <see cref="NoiseFraction"/> is
+/// ignored all the same (stray pixels); half a small heart
 /// (<see cref="ReferenceFraction"/>) already scores 1; a picture more than <see cref="FullFraction"/> pink
 /// is losing the object to a flood of colour, and one over <see cref="FloodFraction"/> scores 0 (an overcooked LoRA
 /// that paints everything pink has not learnt a heart). Calibrated on the generator's own renders: every demo scene
@@ -45,7 +46,7 @@ public static class ConceptDetector
     public static bool IsPink(Rgb24 p)
     {
         int max = Math.Max(p.R, Math.Max(p.G, p.B)), min = Math.Min(p.R, Math.Min(p.G, p.B));
-        if (max < 0.6 * 255) return false;
+        if (max < 0.75 * 255) return false;
         double delta = max - min;
         if (delta / max < 0.45) return false;
         double hue = max == p.R ? 60 * ((p.G - p.B) / delta) : max == p.G ? 60 * (2 + (p.B - p.R) / delta) : 60 * (4 + (p.R - p.G) / delta);

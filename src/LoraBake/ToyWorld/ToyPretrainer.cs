@@ -12,8 +12,8 @@ namespace LoraBake.ToyWorld;
 
 /// <summary>The knobs of `lorabake pretrain-toy` (defaults = how the shipped builtin:toy-sd1 was made).</summary>
 public sealed record ToyPretrainSettings(
-    long Seed = 20261202, int VaeSteps = 300, int VaeBatch = 8, double VaeLr = 2e-3,
-    int DiffusionSteps = 700, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1);
+    long Seed = 20261202, int VaeSteps = 700, int VaeBatch = 8, double VaeLr = 2e-3,
+    int DiffusionSteps = 1000, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1);
 
 /// <summary>
 /// Pretrains builtin:toy-sd1 from zero with full-weight training (not a LoRA), in two phases, each a loop a reader
@@ -28,7 +28,9 @@ public sealed record ToyPretrainSettings(
 /// t ~ U{0..999}, MSE(ε̂, ε)), with <see cref="ToyPretrainSettings.EmptyCaptionRate"/> of captions emptied so
 /// classifier-free guidance works.</item>
 /// </list>
-/// Scenes come from <see cref="ToyWorldGenerator.Scene"/> (VAE scenes from index 0, diffusion scenes from 10⁹ up);
+/// Diffusion scenes come from <see cref="ToyWorldGenerator.Scene"/> (no pink, no heart); the VAE, an image codec, learns
+/// on <see cref="ToyWorldGenerator.CodecScene"/>, which has every colour and shape (a decoder that cannot draw pink could
+/// never show a pink LoRA concept);
 /// every random draw is from torch generators seeded by <see cref="ToyPretrainSettings.Seed"/>. Optimizer: the
 /// project's <see cref="AdamWOptimizer"/> (no weight decay: tokens the world never uses keep their random embedding),
 /// linear warm-up over 5% of steps, then cosine decay to 10%.
@@ -85,7 +87,7 @@ public sealed class ToyPretrainer(ToyPretrainSettings settings, Action<string> l
             using var scope = NewDisposeScope();
             optimizer.SetLrMultiplier(LrMultiplier(step, s.VaeSteps));
             // The VAE is convolutional: it learns on 32×32 crops (at multiples of 8) of the 64×64 scenes, a quarter of the work.
-            var full = Images(Enumerable.Range(0, s.VaeBatch).Select(k => ToyWorldGenerator.Scene(s.Seed, (long)step * s.VaeBatch + k)).ToList());
+            var full = Images(Enumerable.Range(0, s.VaeBatch).Select(k => ToyWorldGenerator.CodecScene(s.Seed, (long)step * s.VaeBatch + k)).ToList());
             var crop = randint(0, 5, [2], dtype: ScalarType.Int64, generator: generator).data<long>().ToArray();
             var x = full[.., .., (int)(crop[0] * 8)..(int)(crop[0] * 8 + 32), (int)(crop[1] * 8)..(int)(crop[1] * 8 + 32)].contiguous();
             using var posterior = vae.Encode(x);

@@ -30,13 +30,21 @@ public static class ToyWorldGenerator
     /// <summary>Shapes of pretraining (the heart is the demo concept's).</summary>
     public static readonly IReadOnlyList<ToyShape> PretrainShapes = [ToyShape.Circle, ToyShape.Square, ToyShape.Triangle, ToyShape.Star, ToyShape.Ring];
 
-    /// <summary>The scene number <paramref name="index"/> of the world <paramref name="seed"/>.</summary>
-    public static ToyScene Scene(long seed, long index)
+    /// <summary>The scene number <paramref name="index"/> of the world <paramref name="seed"/> (never pink, never a heart).</summary>
+    public static ToyScene Scene(long seed, long index) => Draw(new DeterministicRng(seed, index, 0x746F79 /* "toy" */), PretrainShapes, ObjectColors);
+
+    /// <summary>
+    /// A scene for the VAE, which is an image codec rather than the generative model: like SD's VAE it has seen every
+    /// colour and shape there is, the concept's pink and heart included. Only the UNet and text encoder never see them.
+    /// </summary>
+    public static ToyScene CodecScene(long seed, long index) => Draw(new DeterministicRng(seed, index, 0x636F6465 /* "code" */),
+        [.. PretrainShapes, ToyConcept.Shape], [.. ObjectColors, ToyConcept.Color]);
+
+    static ToyScene Draw(DeterministicRng rng, IReadOnlyList<ToyShape> shapes, IReadOnlyList<ToyColor> objectColors)
     {
-        var rng = new DeterministicRng(seed, index, 0x746F79 /* "toy" */);
-        var shape = PretrainShapes[rng.NextInt(PretrainShapes.Count)];
+        var shape = shapes[rng.NextInt(shapes.Count)];
         var background = BackgroundColors[rng.NextInt(BackgroundColors.Count)];
-        var colors = ObjectColors.Where(c => c != background).ToList();
+        var colors = objectColors.Where(c => c != background).ToList();
         var color = colors[rng.NextInt(colors.Count)];
         int count = rng.NextDouble() < 0.15 ? 2 : 1;
         var size = count == 2 || rng.NextDouble() < 0.5 ? ToySize.Small : ToySize.Large;
