@@ -49,6 +49,9 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             .Add("clip_skip", context.Recipe.Training.ClipSkip.ToString(CultureInfo.InvariantCulture))
             .Add("torch", TorchSharp.torch.__version__);
         if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
+        // Toy-world projects are scored by the concept detector: a changed detector re-measures (renders stay cached).
+        if (string.Equals(context.Recipe.Model.Source.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase))
+            fb.Add("concept_detector", ToyWorld.ConceptDetector.Version.ToString(CultureInfo.InvariantCulture));
         // <lora:NAME:W> files in the prompts or axes, by content (a missing one is the recipe check's error).
         var texts = string.Join("\n", e.Prompts.Append(e.NegativePrompt).Append(e.XAxis ?? "").Append(e.YAxis ?? "").Append(e.ZAxis ?? ""));
         try
