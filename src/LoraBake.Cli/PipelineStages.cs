@@ -14,6 +14,7 @@ public static class PipelineStages
     public static StageCatalog CreateCatalog()
     {
         BuiltinModels.Register(LoraBake.Models.TinySd1.Name, LoraBake.Models.TinySd1.Write, LoraBake.Models.TinySd1.Version);
+        BuiltinModels.Register(LoraBake.Models.ToySd1.Name, LoraBake.Models.ToySd1.Write, LoraBake.Models.ToySd1.Version);
         var catalog = new StageCatalog();
         catalog.Register(StageCatalog.Download, _ => [new DownloadStage()]);
         catalog.Register(StageCatalog.Process, _ => [new LoraBake.Data.ProcessStage()]);

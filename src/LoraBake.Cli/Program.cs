@@ -25,5 +25,6 @@ app.Configure(config =>
     config.AddBranch("store", store => { store.AddCommand<StoreVerifyCommand>("verify"); store.AddCommand<StoreGcCommand>("gc"); });
     config.AddBranch("bench", bench => { bench.AddCommand<BenchProcessCommand>("process"); bench.AddCommand<BenchModelCommand>("model"); bench.AddCommand<BenchCellCommand>("cell"); bench.AddCommand<BenchTrainStepCommand>("train-step"); });
     config.AddCommand<GenerateCommand>("generate");
+    config.AddCommand<PretrainToyCommand>("pretrain-toy");
 });
 return LoraBake.Cli.ErrorReporting.Run(() => app.Run(args));

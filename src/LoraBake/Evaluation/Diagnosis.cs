@@ -23,9 +23,15 @@ public sealed record GroupVerdict(GroupMeasurement Measurement, bool Weak, bool 
 /// <item>recommendation: going from the latest epoch back, the first epoch with an acceptable weight (effect at
 /// least <see cref="UndercookedEffect"/>, not overcooked, not overfit); in it, the highest such weight.</item>
 /// </list>
+/// In a toy-world project (the groups carry a <see cref="GroupMeasurement.ConceptScore"/>) the concept detector replaces
+/// the pixel effect: a group is weak when its concept score beats the baseline's by less than <see cref="ConceptMargin"/>,
+/// and also overcooked when its score fell more than <see cref="ConceptMargin"/> below a lower weight of the same epoch
+/// (pushing the LoRA harder destroyed the concept).
 /// </summary>
 public sealed record Diagnosis
 {
+    /// <summary>Toy world: the concept counts as learnt when its score (0–1) beats the baseline's by 0.3 or more.</summary>
+    public const double ConceptMargin = 0.3;
     /// <summary>Heuristic: mean absolute pixel difference against the baseline below 3% of full range reads as "no effect".</summary>
     public const double UndercookedEffect = 0.03;
     /// <summary>Heuristic: half the picture black (or white) is a broken render, not a style.</summary>
@@ -48,7 +54,7 @@ public sealed record Diagnosis
 
     public static Diagnosis From(IReadOnlyList<GroupMeasurement> groups)
     {
-        var verdicts = groups.Where(g => g.Epoch is not null).Select(Judge).ToList();
+        var verdicts = groups.Where(g => g.Epoch is not null).Select(g => Judge(g, groups)).ToList();
         var findings = new List<string>();
         if (verdicts.Count == 0)
             return new Diagnosis { Undercooked = false, Overcooked = false, Overfit = false, RecommendedEpoch = null, RecommendedWeight = null,
@@ -56,8 +62,11 @@ public sealed record Diagnosis
 
         var latest = verdicts.Max(v => v.Measurement.Epoch!.Value);
         var top = verdicts.Where(v => v.Measurement.Epoch == latest).MaxBy(v => v.Measurement.Weight)!;
-        var undercooked = top.Measurement.Effect < UndercookedEffect;
-        if (undercooked)
+        var undercooked = top.Measurement.ConceptGain is { } gain ? gain < ConceptMargin : top.Measurement.Effect < UndercookedEffect;
+        if (undercooked && top.Measurement.ConceptGain is { } g)
+            findings.Add($"Undercooked: at epoch {latest}, weight {F(top.Measurement.Weight)}, the concept score is {F(top.Measurement.ConceptScore!.Value)} against "
+                + $"{F(top.Measurement.BaselineConceptScore ?? 0)} without the LoRA (gain {F(g)}, needed {F(ConceptMargin)}). Train longer or raise the learning rate.");
+        else if (undercooked)
             findings.Add($"Undercooked: at epoch {latest}, weight {F(top.Measurement.Weight)}, the images differ from the baseline by only "
                 + $"{P(top.Measurement.Effect)} (threshold {P(UndercookedEffect)}). Train longer or raise the learning rate.");
         foreach (var v in verdicts.Where(v => v.Overcooked || v.Overfit))
@@ -70,7 +79,9 @@ public sealed record Diagnosis
             if (pick is not null) break;
         }
         if (pick is { } p)
-            findings.Add($"Recommended: epoch {p.Measurement.Epoch} at weight {F(p.Measurement.Weight)} — effect {P(p.Measurement.Effect)}, "
+            findings.Add($"Recommended: epoch {p.Measurement.Epoch} at weight {F(p.Measurement.Weight)} — "
+                + (p.Measurement.ConceptScore is { } cs ? $"concept score {F(cs)} (baseline {F(p.Measurement.BaselineConceptScore ?? 0)}), " : "")
+                + $"effect {P(p.Measurement.Effect)}, "
                 + $"saturation {Signed(p.Measurement.SaturationJump)} against the baseline, high-frequency energy ×{F(p.Measurement.HighFrequencyRatio)}"
                 + (p.Measurement.SeedSpread is { } ss && p.Measurement.BaselineSeedSpread is { } bs ? $", seed spread {P(ss)} (baseline {P(bs)})" : "")
                 + ". Rule: the latest epoch with a weight that has a visible effect and is neither overcooked nor overfit; its highest such weight.");
@@ -89,12 +100,24 @@ public sealed record Diagnosis
         };
     }
 
-    static GroupVerdict Judge(GroupMeasurement m)
+    static GroupVerdict Judge(GroupMeasurement m, IReadOnlyList<GroupMeasurement> all)
     {
         var reasons = new List<string>();
-        var weak = m.Effect < UndercookedEffect;
-        if (weak) reasons.Add($"effect {P(m.Effect)} < {P(UndercookedEffect)}");
         var over = false;
+        bool weak;
+        if (m.ConceptGain is { } gain)
+        {
+            weak = gain < ConceptMargin;
+            if (weak) reasons.Add($"concept score {F(m.ConceptScore!.Value)} beats the baseline's {F(m.BaselineConceptScore ?? 0)} by less than {F(ConceptMargin)}");
+            var lower = all.Where(o => o.Epoch == m.Epoch && o.Weight < m.Weight && o.ConceptScore is not null).MaxBy(o => o.ConceptScore);
+            if (lower is not null && lower.ConceptScore!.Value - m.ConceptScore!.Value > ConceptMargin)
+            { over = true; reasons.Add($"overcooked: concept score {F(m.ConceptScore.Value)} fell from {F(lower.ConceptScore.Value)} at weight {F(lower.Weight)}"); }
+        }
+        else
+        {
+            weak = m.Effect < UndercookedEffect;
+            if (weak) reasons.Add($"effect {P(m.Effect)} < {P(UndercookedEffect)}");
+        }
         if (m.Stats.BlackFraction > DegenerateFraction) { over = true; reasons.Add($"overcooked: {P(m.Stats.BlackFraction)} of pixels black (NaN or collapsed render)"); }
         if (m.Stats.WhiteFraction > DegenerateFraction) { over = true; reasons.Add($"overcooked: {P(m.Stats.WhiteFraction)} of pixels white"); }
         if (m.SaturationJump > SaturationJump) { over = true; reasons.Add($"overcooked: saturation {Signed(m.SaturationJump)} against the baseline (limit +{F(SaturationJump)})"); }

@@ -49,6 +49,9 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             .Add("clip_skip", context.Recipe.Training.ClipSkip.ToString(CultureInfo.InvariantCulture))
             .Add("torch", TorchSharp.torch.__version__);
         if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
+        // Toy-world projects are scored by the concept detector: a changed detector re-measures (renders stay cached).
+        if (string.Equals(context.Recipe.Model.Source.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase))
+            fb.Add("concept_detector", ToyWorld.ConceptDetector.Version.ToString(CultureInfo.InvariantCulture));
         // <lora:NAME:W> files in the prompts or axes, by content (a missing one is the recipe check's error).
         var texts = string.Join("\n", e.Prompts.Append(e.NegativePrompt).Append(e.XAxis ?? "").Append(e.YAxis ?? "").Append(e.ZAxis ?? ""));
         try
@@ -117,7 +120,9 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         {
             Image<Rgb24> ImageOf(RenderRequest r) => images[r];
             WriteGrid(Path.Combine(publish, GridFile), grid, ImageOf);
-            var measured = GridMeasurements.MeasureCells(grid, ImageOf);
+            var detector = ConceptDetectorFor(recipe.Model.Source, trigger);
+            if (detector is not null) context.Log($"{Name}: toy-world project: scoring every cell with the \"{trigger}\" concept detector");
+            var measured = GridMeasurements.MeasureCells(grid, ImageOf, detector);
             var groups = GridMeasurements.Group(measured, ImageOf);
             var diagnosis = Diagnosis.From(groups);
             var loss = LossLog.Read(Path.Combine(exportDir, Materializer.PublishDir, TrainingState.LossFile));
@@ -142,6 +147,16 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             foreach (var image in images.Values) image.Dispose();
         }
     }
+
+    /// <summary>
+    /// The concept detector of a toy-world project — one on builtin:toy-sd1 whose dataset trigger is the toy concept's —
+    /// or null (every other project is measured by pixels alone).
+    /// </summary>
+    public static Func<Image<Rgb24>, double>? ConceptDetectorFor(string modelSource, string trigger) =>
+        string.Equals(modelSource.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase)
+        && trigger.Split(',')[0].Trim() == ToyWorld.ToyConcept.Trigger
+            ? ToyWorld.ConceptDetector.Score
+            : null;
 
     /// <summary>The exported epoch files NAME-NN.safetensors in the export entry's publish/: epoch → (path, SHA-256 from its manifest).</summary>
     public static IReadOnlyDictionary<int, (string Path, string Sha256)> EpochFiles(string project, string exportDir, IReadOnlyDictionary<string, string> files)

@@ -16,6 +16,8 @@ namespace LoraBake.Evaluation;
 ///                "renders": [ { "seed","key","lora_sha256"(null = baseline) } ],
 ///                "stats": { "mean_saturation","high_frequency_energy","black_fraction","white_fraction" },
 ///                "effect","seed_spread" } ],
+///   (toy-world projects add "concept_score" and "baseline" after each cell's "weight", and "concept_score",
+///    "baseline_concept_score" after each group's "effect")
 ///   "groups": [ { "epoch","weight","cells","effect","saturation_jump","high_frequency_ratio","seed_spread",
 ///                 "baseline_seed_spread","prompt_spread","baseline_prompt_spread","weak","overcooked","overfit","reasons" } ],
 ///   "diagnosis": { "undercooked","overcooked","overfit","recommended_epoch","recommended_weight","findings" } }
@@ -44,7 +46,7 @@ public static class EvaluationJson
                 var (key, lora) = i.KeyOf(r);
                 renders.Add(new JsonObject { ["seed"] = r.Seed, ["key"] = key, ["lora_sha256"] = lora });
             }
-            cells.Add(new JsonObject
+            var cellJson = new JsonObject
             {
                 ["x"] = c.X, ["y"] = c.Y, ["z"] = c.Z,
                 ["epoch"] = c.Epoch, ["weight"] = c.IsBaseline ? null : Num(c.Weight),
@@ -53,13 +55,20 @@ public static class EvaluationJson
                 ["renders"] = renders,
                 ["stats"] = Stats(m.Stats),
                 ["effect"] = Num(m.Effect), ["seed_spread"] = Num(m.SeedSpread),
-            });
+            };
+            // Toy-world projects: the concept detector's score beside the weight, and which cell is the baseline.
+            if (m.ConceptScore is { } score)
+            {
+                cellJson.Insert(cellJson.IndexOf("weight") + 1, "concept_score", Num(score));
+                cellJson.Insert(cellJson.IndexOf("concept_score") + 1, "baseline", c.IsBaseline);
+            }
+            cells.Add(cellJson);
         }
         var groups = new JsonArray();
         foreach (var v in i.Diagnosis.Groups)
         {
             var g = v.Measurement;
-            groups.Add(new JsonObject
+            var groupJson = new JsonObject
             {
                 ["epoch"] = g.Epoch, ["weight"] = Num(g.Weight), ["cells"] = g.Cells, ["effect"] = Num(g.Effect),
                 ["saturation_jump"] = Num(g.SaturationJump), ["high_frequency_ratio"] = Num(g.HighFrequencyRatio),
@@ -68,7 +77,13 @@ public static class EvaluationJson
                 ["stats"] = Stats(g.Stats), ["baseline_stats"] = Stats(g.BaselineStats),
                 ["weak"] = v.Weak, ["overcooked"] = v.Overcooked, ["overfit"] = v.Overfit,
                 ["reasons"] = new JsonArray(v.Reasons.Select(r => (JsonNode?)r).ToArray()),
-            });
+            };
+            if (g.ConceptScore is not null)
+            {
+                groupJson.Insert(groupJson.IndexOf("effect") + 1, "concept_score", Num(g.ConceptScore));
+                groupJson.Insert(groupJson.IndexOf("concept_score") + 1, "baseline_concept_score", Num(g.BaselineConceptScore));
+            }
+            groups.Add(groupJson);
         }
         var d = i.Diagnosis;
         return new JsonObject

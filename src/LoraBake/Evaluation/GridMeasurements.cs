@@ -6,7 +6,8 @@ namespace LoraBake.Evaluation;
 /// <summary>One cell's numbers: image stats averaged over its seeds, effect against its baseline, spread across seeds.</summary>
 /// <param name="Effect">Mean over seeds of <see cref="ImageMetrics.MeanAbsoluteDifference"/> against the baseline render with the same prompt, negative and seed; null for baseline cells.</param>
 /// <param name="SeedSpread">Mean pairwise difference between the cell's seeds; null with one seed.</param>
-public sealed record CellMeasurement(GridCell Cell, ImageStats Stats, double? Effect, double? SeedSpread);
+/// <param name="ConceptScore">Mean over seeds of the concept detector's score in [0, 1] (toy-world projects); null when no detector applies.</param>
+public sealed record CellMeasurement(GridCell Cell, ImageStats Stats, double? Effect, double? SeedSpread, double? ConceptScore = null);
 
 /// <summary>
 /// The numbers for one (epoch, weight) over all its prompts and seeds, beside the baseline's for the same
@@ -25,6 +26,12 @@ public sealed record GroupMeasurement
     /// <summary>Mean pairwise difference between different prompts at the same seed; null with one prompt.</summary>
     public double? PromptSpread { get; init; }
     public double? BaselinePromptSpread { get; init; }
+    /// <summary>Mean concept score of the group's cells and of their baselines (toy-world projects); null without a detector.</summary>
+    public double? ConceptScore { get; init; }
+    public double? BaselineConceptScore { get; init; }
+
+    /// <summary>Concept score minus the baseline's; null without a detector.</summary>
+    public double? ConceptGain => ConceptScore is { } c ? c - (BaselineConceptScore ?? 0) : null;
 
     public double SaturationJump => Stats.MeanSaturation - BaselineStats.MeanSaturation;
     /// <summary>High-frequency energy relative to the baseline's (1 = same).</summary>
@@ -35,7 +42,9 @@ public sealed record GroupMeasurement
 public static class GridMeasurements
 {
     /// <param name="imageOf">The rendered image of one render request (the caller's cache lookup).</param>
-    public static IReadOnlyList<CellMeasurement> MeasureCells(EvaluationGrid grid, Func<RenderRequest, Image<Rgb24>> imageOf)
+    /// <param name="conceptScore">A concept detector (score in [0, 1] per image), or null when the project has none.</param>
+    public static IReadOnlyList<CellMeasurement> MeasureCells(EvaluationGrid grid, Func<RenderRequest, Image<Rgb24>> imageOf,
+        Func<Image<Rgb24>, double>? conceptScore = null)
     {
         var pixels = Pixels(imageOf);
         var statsCache = new Dictionary<RenderRequest, ImageStats>();
@@ -51,7 +60,8 @@ public static class GridMeasurements
             if (!cell.IsBaseline)
                 effect = renders.Average(r => ImageMetrics.MeanAbsoluteDifference(pixels(r), pixels(BaselineOf(r))));
             var spread = ImageMetrics.MeanPairwiseDifference(renders.Select(pixels).ToList());
-            result.Add(new CellMeasurement(cell, stats, effect, spread));
+            double? concept = conceptScore is null ? null : renders.Average(r => conceptScore(imageOf(r)));
+            result.Add(new CellMeasurement(cell, stats, effect, spread, concept));
         }
         return result;
     }
@@ -90,6 +100,8 @@ public static class GridMeasurements
                 BaselineSeedSpread = AverageOrNull(bases.Select(c => c.SeedSpread)),
                 PromptSpread = PromptSpread(members.Select(c => c.Cell).ToList(), pixels),
                 BaselinePromptSpread = PromptSpread(bases.Select(c => c.Cell).ToList(), pixels),
+                ConceptScore = AverageOrNull(members.Select(c => c.ConceptScore)),
+                BaselineConceptScore = AverageOrNull(bases.Select(c => c.ConceptScore)),
             });
         }
         return result;

@@ -162,6 +162,7 @@ public static class ReportHtml
         h.Append("<section id=\"measurements\">\n<h2>Measurements</h2>\n");
         h.Append("<p class=\"note\">effect = mean absolute pixel difference from the baseline (same prompt and seed), 0–100%; "
             + "sat = mean HSV saturation; HF = mean squared Laplacian of luma; spread = mean pairwise difference between seeds.</p>\n");
+        if (groups.Any(g => g.ConceptScore is not null)) ConceptTable(h, groups);
         if (groups.Count > 0)
         {
             h.Append("<h3>Per epoch and weight</h3>\n<table>\n<tr><th>epoch</th><th>weight</th><th>effect</th><th>sat (Δ)</th><th>HF ×baseline</th>"
@@ -186,6 +187,27 @@ public static class ReportHtml
         }
         if (groups.Count == 0 && cells.Count == 0) h.Append("<p>Not measured.</p>\n");
         h.Append("</section>\n");
+    }
+
+    /// <summary>Toy world: the concept score (0–1) as an epochs × weights table, the baseline first.</summary>
+    static void ConceptTable(StringBuilder h, IReadOnlyList<GroupMeasurement> groups)
+    {
+        var weights = groups.Where(g => g.Epoch is not null).Select(g => g.Weight).Distinct().Order().ToList();
+        h.Append("<h3>Concept score</h3>\n<p class=\"note\">The toy-world concept detector on every render (0 = absent, 1 = present), "
+            + "averaged over prompts and seeds; the concept is learnt where it beats the baseline by "
+            + $"{Num(Evaluation.Diagnosis.ConceptMargin)} or more.</p>\n<table>\n<tr><th>epoch</th>");
+        foreach (var w in weights) h.Append($"<th>weight {Num(w)}</th>");
+        h.Append("</tr>\n");
+        if (groups.FirstOrDefault(g => g.Epoch is null) is { ConceptScore: { } b })
+            h.Append($"<tr><td>baseline</td><td colspan=\"{weights.Count}\">{Num(b)}</td></tr>\n");
+        foreach (var epoch in groups.Where(g => g.Epoch is not null).GroupBy(g => g.Epoch!.Value).OrderBy(g => g.Key))
+        {
+            h.Append($"<tr><td>{epoch.Key.ToString(CultureInfo.InvariantCulture)}</td>");
+            foreach (var w in weights)
+                h.Append($"<td>{(epoch.FirstOrDefault(g => g.Weight == w)?.ConceptScore is { } c ? Num(c) : "—")}</td>");
+            h.Append("</tr>\n");
+        }
+        h.Append("</table>\n");
     }
 
     static void Reproduce(StringBuilder h, string name, string model, IReadOnlyList<CellMeasurement> cells)

@@ -51,16 +51,20 @@ public static class TinySd1
     }
 
 
-    static Dictionary<string, Tensor> StateDict(nn.Module m) =>
+    internal static Dictionary<string, Tensor> StateDict(nn.Module m) =>
         m.state_dict().Where(kv => !kv.Key.EndsWith("position_ids", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key, kv => kv.Value.detach().contiguous());
 
-    static string Sidecar(ClipTextConfig text, UNetConfig unet) => JsonSerializer.Serialize(new
+    static string Sidecar(ClipTextConfig text, UNetConfig unet) =>
+        Sidecar(Name, "stable-diffusion-1.x (tiny built-in; random weights)", text, unet, VaeConfig);
+
+    /// <summary>The JSON sidecar of a built-in model: what the checkpoint's shapes cannot tell (heads, norm groups, eos id).</summary>
+    internal static string Sidecar(string name, string family, ClipTextConfig text, UNetConfig unet, VaeConfig vae) => JsonSerializer.Serialize(new
     {
-        name = Name,
-        family = "stable-diffusion-1.x (tiny built-in; random weights)",
+        name,
+        family,
         unet = new { num_heads = unet.NumHeads, norm_num_groups = unet.NormNumGroups, norm_eps = unet.NormEps },
         text_encoder = new { num_heads = text.NumAttentionHeads, eos_token_id = text.EosTokenId },
-        vae = new { norm_num_groups = VaeConfig.NormNumGroups, norm_eps = VaeConfig.NormEps, scaling_factor = VaeConfig.ScalingFactor },
+        vae = new { norm_num_groups = vae.NormNumGroups, norm_eps = vae.NormEps, scaling_factor = VaeConfig.ScalingFactor },
     }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
 }

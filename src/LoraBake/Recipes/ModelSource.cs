@@ -12,7 +12,7 @@ public enum ModelSourceKind { Preset, Builtin, Url, LocalFile }
 public sealed record ModelSource(ModelSourceKind Kind, string Location, string FileName, string? Sha256, ModelPreset? Preset = null)
 {
     /// <summary>The built-in models, written `builtin:NAME`.</summary>
-    public static readonly IReadOnlyList<string> BuiltinNames = ["tiny-sd1"];
+    public static readonly IReadOnlyList<string> BuiltinNames = ["tiny-sd1", "toy-sd1"];
 
     /// <summary>
     /// Resolves <paramref name="source"/>; relative local paths are taken from <paramref name="projectDir"/>.

@@ -70,7 +70,7 @@ public sealed record DatasetSettings
     /// <summary>Explicit subsets (kohya [[datasets.subsets]]); empty = discover subfolders.</summary>
     public IReadOnlyList<SubsetSettings> Subsets { get; init; } = [];
 
-    public int EffectiveMinBucketReso => MinBucketReso ?? (Resolution > 640 ? 320 : 256);
+    public int EffectiveMinBucketReso => MinBucketReso ?? (Resolution > 640 ? 320 : Resolution < 256 ? Resolution : 256);
     public int EffectiveMaxBucketReso => MaxBucketReso ?? (Resolution > 640 ? 1280 : 1024);
 }
 

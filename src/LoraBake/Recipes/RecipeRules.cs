@@ -54,8 +54,9 @@ internal static class RecipeRules
     // ---- Settings whose rule is more than a range ---------------------------------------------------------------
 
     public static readonly SettingConstraint Resolution = new(
-        v => v is int r && (r < 512 || r > 1024 || r % 128 != 0) ? Err(v, "is not allowed; use 512, 640, 768, 896 or 1024 (512–1024 in steps of 128)") : Ok(v),
-        new JsonObject { ["enum"] = new JsonArray(512, 640, 768, 896, 1024) });
+        v => v is int r && (r < 512 || r > 1024 || r % 128 != 0) && r is not (64 or 128 or 256)
+            ? Err(v, "is not allowed; use 512, 640, 768, 896 or 1024 (512–1024 in steps of 128; 64, 128 or 256 for the toy world's builtin:toy-sd1)") : Ok(v),
+        new JsonObject { ["enum"] = new JsonArray(64, 128, 256, 512, 640, 768, 896, 1024) });
 
     public static readonly SettingConstraint ActivationTags = new(v => v switch
         {

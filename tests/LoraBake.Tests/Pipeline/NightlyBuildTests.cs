@@ -82,7 +82,8 @@ public class NightlyBuildTests
         using var repo = new PipelineTempRepo();
         repo.AddProject("broken", Broken);
         var good = AddLocalModelProject(repo, "good", LocalModel + "training:\n  how_many: 1\n");
-        var demo = Path.Combine(RepoFolder.Root, "projects", "demo", "dataset");
+        var demo = Path.Combine(repo.Root, "drawn");
+        LoraBake.Tests.Data.DemoDataset.Generate(demo); // the 512 px character pictures (projects/demo is the 64 px toy world)
         foreach (var f in new[] { "05_white.png", "05_white.txt", "08_gray.png", "08_gray.txt" })
             File.Copy(Path.Combine(demo, f), Path.Combine(good, "dataset", f));
 

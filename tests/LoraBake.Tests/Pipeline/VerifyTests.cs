@@ -111,7 +111,8 @@ public class VerifyTests
     {
         using var repo = new PipelineTempRepo();
         var dir = repo.AddProject("p", "model:\n  source: builtin:tiny-sd1\ntraining:\n  how_many: 1\n");
-        var demo = Path.Combine(RepoFolder.Root, "projects", "demo", "dataset");
+        var demo = Path.Combine(repo.Root, "drawn");
+        LoraBake.Tests.Data.DemoDataset.Generate(demo); // the 512 px character pictures (projects/demo is the 64 px toy world)
         foreach (var f in new[] { "05_white.png", "05_white.txt" }) File.Copy(Path.Combine(demo, f), Path.Combine(dir, "dataset", f));
         Assert.Equal(0, NightlyBuildTests.Lorabake(repo.Root, "build", "--project", "p", "--target", "Process").Exit);
         var lockPath = repo.Layout.LockPath("p");
