@@ -16,7 +16,7 @@ public static class RecipeSchema
     [
         // model:
         Row<ModelSettings>(nameof(ModelSettings.Source), FingerprintedBy.Download,
-            "base checkpoint: anime | anylora | sd15 | builtin:tiny-sd1 | an http(s) URL | a local .safetensors/.ckpt path",
+            "base checkpoint: anime | anylora | sd15 | builtin:toy-sd1 | builtin:tiny-sd1 | an http(s) URL | a local .safetensors/.ckpt path",
             null, Kohya("pretrained_model_name_or_path"), Kohya("training_model")),
         Row<ModelSettings>(nameof(ModelSettings.Sha256), FingerprintedBy.Download,
             "expected SHA-256 of the checkpoint (64 hex digits); a mismatch stops the download"),
@@ -32,7 +32,7 @@ public static class RecipeSchema
             "the images, relative to the project folder (images + same-name .txt, or N_name subfolders)",
             Is.NonEmpty, Kohya("image_dir", " (or path: inside dataset.subsets)")),
         Row<DatasetSettings>(nameof(DatasetSettings.Resolution), FingerprintedBy.Process,
-            "training resolution: 512–1024 in steps of 128; 512 for SD 1.x, 768 costs ~2.3× the time",
+            "training resolution: 512–1024 in steps of 128; 512 for SD 1.x, 768 costs ~2.3× the time (64 for builtin:toy-sd1)",
             Is.Resolution),
         Row<DatasetSettings>(nameof(DatasetSettings.FlipAug), FingerprintedBy.Process,
             "also train on mirrored images; doubles variety, but breaks asymmetric details (hair parts, logos)"),
@@ -51,7 +51,7 @@ public static class RecipeSchema
         Row<DatasetSettings>(nameof(DatasetSettings.EnableBucket), FingerprintedBy.Process,
             "aspect-ratio buckets: train non-square images without cropping"),
         Row<DatasetSettings>(nameof(DatasetSettings.MinBucketReso), FingerprintedBy.Process,
-            "smallest bucket side; null = 256, or 320 when resolution > 640 (the colab's rule)",
+            "smallest bucket side; null = 256, or 320 when resolution > 640 (the colab's rule), or the resolution below 256",
             Is.BucketReso),
         Row<DatasetSettings>(nameof(DatasetSettings.MaxBucketReso), FingerprintedBy.Process,
             "largest bucket side; null = 1024, or 1280 when resolution > 640",
