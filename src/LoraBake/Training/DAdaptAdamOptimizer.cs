@@ -45,29 +45,23 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
         double sqrtBeta2 = Math.Sqrt(Beta2);
         double numeratorAcum = 0, skL1 = 0;
 
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
+            var (p, grad) = (slot.P, slot.Grad);
+            if (WeightDecay != 0 && !Decouple) grad.add_(p, WeightDecay);
+            if (!HasState(slot)) Steps[slot.Key] = 0;
+            var s = StateTensor(slot, "s");
+            var expAvg = StateTensor(slot, "exp_avg");
+            var expAvgSq = StateTensor(slot, "exp_avg_sq");
+            if (slot.Group.Lr > 0)
             {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                if (WeightDecay != 0 && !Decouple) grad.add_(p, WeightDecay);
-                if (!HasState(gi, pi)) Steps[(gi, pi)] = 0;
-                var s = StateTensor(gi, pi, "s", () => zeros_like(p));
-                var expAvg = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                var expAvgSq = StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(p));
-                if (group.Lr > 0)
-                {
-                    // ⟨g, s/(√v+ε)⟩ with s and v as they were before this step (so the first step adds 0).
-                    var denom = expAvgSq.sqrt().add_(Eps);
-                    numeratorAcum += dlr * dot(grad.flatten(), s.div(denom).flatten()).item<float>();
-                    expAvg.mul_(Beta1).add_(grad, dlr * (1 - Beta1));
-                    expAvgSq.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-                    s.mul_(sqrtBeta2).add_(grad, dlr * (1 - sqrtBeta2));
-                    skL1 += s.abs().sum().item<float>();
-                }
+                // ⟨g, s/(√v+ε)⟩ with s and v as they were before this step (so the first step adds 0).
+                var denom = expAvgSq.sqrt().add_(Eps);
+                numeratorAcum += dlr * dot(grad.flatten(), s.div(denom).flatten()).item<float>();
+                expAvg.mul_(Beta1).add_(grad, dlr * (1 - Beta1));
+                expAvgSq.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+                s.mul_(sqrtBeta2).add_(grad, dlr * (1 - sqrtBeta2));
+                skL1 += s.abs().sum().item<float>();
             }
         }
         if (skL1 == 0) return;   // no gradient anywhere: dadaptation returns before d, the numerator and k
@@ -79,19 +73,14 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
         }
         NumeratorWeighted = numeratorWeighted;
         D = d;
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                if (p.grad is null) continue;
-                var expAvg = State[(gi, pi)]["exp_avg"];
-                var denom = State[(gi, pi)]["exp_avg_sq"].sqrt().add_(Eps);
-                Steps[(gi, pi)] += 1;
-                if (WeightDecay != 0 && Decouple) p.add_(p, -WeightDecay * dlr);
-                p.addcdiv_(expAvg, denom, -1);
-            }
+            var p = slot.P;
+            var expAvg = State[slot.Key]["exp_avg"];
+            var denom = State[slot.Key]["exp_avg_sq"].sqrt().add_(Eps);
+            Steps[slot.Key] += 1;
+            if (WeightDecay != 0 && Decouple) p.add_(p, -WeightDecay * dlr);
+            p.addcdiv_(expAvg, denom, -1);
         }
         K += 1;
     }

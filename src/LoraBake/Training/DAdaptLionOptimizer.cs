@@ -35,25 +35,19 @@ public sealed class DAdaptLionOptimizer : NetworkOptimizer
         double d = D, dlr = d * lr;
         double sqrtBeta2 = Math.Sqrt(Beta2);
         double numeratorAccum = 0, skL1 = 0;
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                var expAvg = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                var s = StateTensor(gi, pi, "s", () => zeros_like(p));
-                Steps[(gi, pi)] = Steps.GetValueOrDefault((gi, pi)) + 1;
-                p.mul_(1 - dlr * WeightDecay);
-                var update = expAvg.clone().mul_(Beta1).add_(grad, 1 - Beta1).sign_();
-                p.add_(update, -dlr);
-                expAvg.mul_(Beta2).add_(grad, (1 - Beta2) * dlr);
-                numeratorAccum += dlr * dot(update.flatten(), s.flatten()).item<float>();
-                s.mul_(sqrtBeta2).add_(update, (1 - sqrtBeta2) * dlr);
-                skL1 += s.abs().sum().item<float>();
-            }
+            var (p, grad) = (slot.P, slot.Grad);
+            var expAvg = StateTensor(slot, "exp_avg");
+            var s = StateTensor(slot, "s");
+            NextStep(slot);
+            p.mul_(1 - dlr * WeightDecay);
+            var update = expAvg.clone().mul_(Beta1).add_(grad, 1 - Beta1).sign_();
+            p.add_(update, -dlr);
+            expAvg.mul_(Beta2).add_(grad, (1 - Beta2) * dlr);
+            numeratorAccum += dlr * dot(update.flatten(), s.flatten()).item<float>();
+            s.mul_(sqrtBeta2).add_(update, (1 - sqrtBeta2) * dlr);
+            skL1 += s.abs().sum().item<float>();
         }
         if (skL1 == 0) return;   // dadaptation returns before storing the numerator, d and k
         double numeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAccum;
