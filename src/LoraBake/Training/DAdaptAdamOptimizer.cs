@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using LoraBake.Networks;
 using static TorchSharp.torch;
 
@@ -10,7 +9,7 @@ namespace LoraBake.Training;
 /// EMA of the gradients scaled by d·lr. Followed line by line (no FSDP): one d for all groups, every group's LR the same or 0 (the
 /// rule <see cref="ProdigyOptimizer.SharedLrError"/> checks at plan time).
 /// </summary>
-public sealed class DAdaptAdamOptimizer : NetworkOptimizer
+public sealed class DAdaptAdamOptimizer : DAdaptationOptimizer
 {
     public double Beta1 { get; }
     public double Beta2 { get; }
@@ -19,18 +18,13 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
     public bool Decouple { get; }
     public bool UseBiasCorrection { get; }
     public double GrowthRate { get; }
-    public double D { get; private set; }
-    public double NumeratorWeighted { get; private set; }
-    public long K { get; private set; }
 
     public DAdaptAdamOptimizer(IEnumerable<NetworkParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 0.0, bool decouple = false, bool useBiasCorrection = false, double d0 = 1e-6, double growthRate = double.PositiveInfinity)
-        : base(groups)
+        : base(groups, "DAdaptAdam", d0)
     {
-        if (!(d0 > 0)) throw new Runtime.UserError($"DAdaptAdam: d0 must be > 0 (got {d0}); set it in optimizer_args.");
-        if (ProdigyOptimizer.SharedLrError("DAdaptAdam", Groups.Select(g => (g.Name, g.BaseLr))) is { } error) throw new Runtime.UserError(error);
         Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay; Decouple = decouple;
-        UseBiasCorrection = useBiasCorrection; GrowthRate = growthRate; D = d0;
+        UseBiasCorrection = useBiasCorrection; GrowthRate = growthRate;
     }
 
     public override string Description =>
@@ -83,14 +77,5 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
             p.addcdiv_(expAvg, denom, -1);
         }
         K += 1;
-    }
-
-    protected override JsonObject SaveScalars() => new() { ["d"] = D, ["numerator_weighted"] = NumeratorWeighted, ["k"] = K };
-
-    protected override void LoadScalars(JsonObject scalars)
-    {
-        D = scalars["d"]!.GetValue<double>();
-        NumeratorWeighted = scalars["numerator_weighted"]!.GetValue<double>();
-        K = scalars["k"]!.GetValue<long>();
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using LoraBake.Networks;
 using static TorchSharp.torch;
 
@@ -9,21 +8,16 @@ namespace LoraBake.Training;
 /// size d·lr, d estimated from ⟨update, s⟩ against the ℓ1 norm of s, an EMA of past updates. Followed line by
 /// line (no FSDP); one d for all groups, every group's LR the same or 0.
 /// </summary>
-public sealed class DAdaptLionOptimizer : NetworkOptimizer
+public sealed class DAdaptLionOptimizer : DAdaptationOptimizer
 {
     public double Beta1 { get; }
     public double Beta2 { get; }
     public double WeightDecay { get; }
-    public double D { get; private set; }
-    public double NumeratorWeighted { get; private set; }
-    public long K { get; private set; }
 
     public DAdaptLionOptimizer(IEnumerable<NetworkParamGroup> groups, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0.0, double d0 = 1e-6)
-        : base(groups)
+        : base(groups, "DAdaptLion", d0)
     {
-        if (!(d0 > 0)) throw new Runtime.UserError($"DAdaptLion: d0 must be > 0 (got {d0}); set it in optimizer_args.");
-        if (ProdigyOptimizer.SharedLrError("DAdaptLion", Groups.Select(g => (g.Name, g.BaseLr))) is { } error) throw new Runtime.UserError(error);
-        Beta1 = beta1; Beta2 = beta2; WeightDecay = weightDecay; D = d0;
+        Beta1 = beta1; Beta2 = beta2; WeightDecay = weightDecay;
     }
 
     public override string Description =>
@@ -55,14 +49,5 @@ public sealed class DAdaptLionOptimizer : NetworkOptimizer
         NumeratorWeighted = numeratorWeighted;
         D = d;
         K += 1;
-    }
-
-    protected override JsonObject SaveScalars() => new() { ["d"] = D, ["numerator_weighted"] = NumeratorWeighted, ["k"] = K };
-
-    protected override void LoadScalars(JsonObject scalars)
-    {
-        D = scalars["d"]!.GetValue<double>();
-        NumeratorWeighted = scalars["numerator_weighted"]!.GetValue<double>();
-        K = scalars["k"]!.GetValue<long>();
     }
 }
