@@ -9,16 +9,11 @@ namespace LoraBake.Cli.Commands;
 [Description("Remove output/NAME and the store entries recorded in the project's lorabake.lock that no other project uses. The recipe, dataset and lock stay.")]
 public sealed class CleanCommand : Command<CleanCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
-    {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-    }
+    public sealed class Settings : ProjectSettings;
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(settings.Project)) throw new UserError("no project given; use --project NAME (a folder under projects/).");
+        settings.RequireProject();
         var layout = RepoLayout.Discover();
         if (!Directory.Exists(layout.ProjectDir(settings.Project)))
             throw new UserError($"there is no project {settings.Project} (no folder {layout.ProjectDir(settings.Project)}); see projects/ for the names.");

@@ -13,12 +13,8 @@ namespace LoraBake.Cli.Commands;
 [Description("Say in plain words which stages of lorabake.lock changed since a git revision (default HEAD) and why: the inputs that changed, the outputs that changed.")]
 public sealed class LockDiffCommand : Command<LockDiffCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("--base <REV>")]
         [Description("The git revision to compare with (default HEAD).")]
         public string Base { get; init; } = "HEAD";
@@ -30,7 +26,7 @@ public sealed class LockDiffCommand : Command<LockDiffCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(settings.Project)) throw new UserError("no project given; use --project NAME (a folder under projects/).");
+        settings.RequireProject();
         var layout = RepoLayout.Discover();
         var lockPath = layout.LockPath(settings.Project);
         var gitPath = Path.GetRelativePath(layout.Root, lockPath).Replace('\\', '/');

@@ -11,12 +11,8 @@ namespace LoraBake.Cli.Commands;
 [Description("Show what a build of the project would run, and why: each stage fresh or stale (with the input that changed).")]
 public sealed class PlanCommand : Command<PlanCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("--json")]
         [Description("Print the plan as JSON (what build.cake reads).")]
         public bool Json { get; init; }

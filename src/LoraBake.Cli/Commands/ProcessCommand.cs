@@ -8,12 +8,8 @@ namespace LoraBake.Cli.Commands;
 [Description("Process the project's dataset: check and decode images, assign buckets, read captions; writes output/NAME/dataset.json.")]
 public sealed class ProcessCommand : Command<ProcessCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("--force")]
         [Description("Run even if the stage is up to date (unchanged images still come from the cache).")]
         public bool Force { get; init; }

@@ -8,8 +8,7 @@ internal static class ProjectRecipe
 {
     public static (RepoLayout Layout, Recipe Recipe, IReadOnlyList<string> Warnings) Load(string project, bool printWarnings = true)
     {
-        if (string.IsNullOrWhiteSpace(project))
-            throw new UserError("no project given; use --project NAME (a folder under projects/).");
+        ProjectSettings.Require(project);
         var layout = RepoLayout.Discover();
         var result = RecipeLoader.Load(layout, project);
         var recipe = result.ThrowIfErrors();

@@ -11,12 +11,8 @@ namespace LoraBake.Cli.Commands;
 [Description("Run one stage of a project (Download, Process, Train-Epoch-NN, Evaluate) if it is stale, and record it in lorabake.lock.")]
 public sealed class RunStageCommand : Command<RunStageCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("-s|--stage <STAGE>")]
         [Description("The stage, as `lorabake plan` lists it.")]
         public string Stage { get; init; } = "";
@@ -50,12 +46,8 @@ public sealed class RunStageCommand : Command<RunStageCommand.Settings>
 [Description("Fetch the project's base model (and VAE) into the store: resumable, verified, shared between projects.")]
 public sealed class DownloadCommand : Command<DownloadCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("--force")]
         [Description("Run even if the model is already recorded (a stored file is still reused).")]
         public bool Force { get; init; }

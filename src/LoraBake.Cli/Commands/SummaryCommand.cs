@@ -10,12 +10,8 @@ namespace LoraBake.Cli.Commands;
 [Description("Print a project's build as Markdown for a CI job summary: stages rebuilt or cached and why (from a plan --json taken before the build), the recommended epoch and weight, the loss.")]
 public sealed class SummaryCommand : Command<SummaryCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("--plan-before <FILE>")]
         [Description("The output of `lorabake plan --project NAME --json` saved before the build: says which stages were rebuilt and why.")]
         public string? PlanBefore { get; init; }
@@ -27,7 +23,7 @@ public sealed class SummaryCommand : Command<SummaryCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(settings.Project)) throw new UserError("no project given; use --project NAME (a folder under projects/).");
+        settings.RequireProject();
         string? plan = null;
         if (settings.PlanBefore != null)
         {

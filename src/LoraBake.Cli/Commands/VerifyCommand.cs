@@ -12,12 +12,8 @@ namespace LoraBake.Cli.Commands;
 [Description("Rebuild the project from scratch in a temporary store and compare it with lorabake.lock: identical bytes where the numerics environment (LibTorch, CPU kernels, threads, convolution route) is the lock's, float outputs within a stated tolerance where it is not; exit 1 on a difference. Never touches .lorabake/, output/NAME or the lock.")]
 public sealed class VerifyCommand : Command<VerifyCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : ProjectSettings
     {
-        [CommandOption("-p|--project <NAME>")]
-        [Description("The project (a folder under projects/).")]
-        public string Project { get; init; } = "";
-
         [CommandOption("--work-dir <DIR>")]
         [Description("Where the scratch store, output and lock go (default: a new folder in the system temp folder, deleted afterwards).")]
         public string? WorkDir { get; init; }

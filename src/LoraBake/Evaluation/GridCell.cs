@@ -2,29 +2,16 @@ namespace LoraBake.Evaluation;
 
 /// <summary>
 /// One cell of an X/Y/Z grid: a text-to-image setting rendered once per seed, the renders shown side by side
-/// (webui's batch grid). <see cref="Epoch"/> null is the baseline: the base model without the LoRA.
+/// (webui's batch grid). <see cref="RenderSetting.Epoch"/> null is the baseline: the base model without the LoRA.
 /// </summary>
-public sealed record GridCell
+public sealed record GridCell : RenderSetting
 {
     public required int X { get; init; }
     public required int Y { get; init; }
     public required int Z { get; init; }
-    /// <summary>The saved epoch whose file is loaded; null = baseline (no LoRA).</summary>
-    public required int? Epoch { get; init; }
-    /// <summary>The LoRA multiplier; shown for the row even on baseline cells, where it has no effect.</summary>
-    public required double Weight { get; init; }
     /// <summary>Index of the recipe prompt this cell started from (before Prompt S/R).</summary>
     public required int PromptIndex { get; init; }
-    public required string Prompt { get; init; }
-    public required string NegativePrompt { get; init; }
     public required IReadOnlyList<long> Seeds { get; init; }
-    public required string Sampler { get; init; }
-    public required int Steps { get; init; }
-    public required double Cfg { get; init; }
-    public required int Width { get; init; }
-    public required int Height { get; init; }
-
-    public bool IsBaseline => Epoch is null;
 
     /// <summary>The renders this cell needs, one per seed, in seed order.</summary>
     public IReadOnlyList<RenderRequest> Renders() => Seeds.Select(s => new RenderRequest
@@ -43,19 +30,7 @@ public sealed record GridCell
 }
 
 /// <summary>One text-to-image render: what the sampler needs, plus which epoch's LoRA (null = none).</summary>
-public sealed record RenderRequest
+public sealed record RenderRequest : RenderSetting
 {
-    public required int? Epoch { get; init; }
-    /// <summary>0 for the baseline.</summary>
-    public required double Weight { get; init; }
-    public required string Prompt { get; init; }
-    public required string NegativePrompt { get; init; }
     public required long Seed { get; init; }
-    public required string Sampler { get; init; }
-    public required int Steps { get; init; }
-    public required double Cfg { get; init; }
-    public required int Width { get; init; }
-    public required int Height { get; init; }
-
-    public bool IsBaseline => Epoch is null;
 }

@@ -9,27 +9,20 @@ namespace LoraBake.Sampling;
 /// Every step draws one <c>randn</c> shaped like the sample, the last one too (scaled by σ_up = 0), as diffusers does,
 /// so a seeded generator gives diffusers' images.
 /// </summary>
-public sealed class EulerAncestralSampler : ISampler
+public sealed class EulerAncestralSampler : EulerFamilySampler
 {
-    readonly SigmaSchedule _schedule;
-
-    /// <inheritdoc cref="EulerSampler(NoiseSchedule?, TimestepSpacing, SigmaInterpolation, int)"/>
+    /// <inheritdoc cref="EulerFamilySampler(NoiseSchedule?, TimestepSpacing, SigmaInterpolation, int)"/>
     public EulerAncestralSampler(NoiseSchedule? schedule = null, TimestepSpacing spacing = TimestepSpacing.Linspace,
         SigmaInterpolation interpolation = SigmaInterpolation.Log, int stepsOffset = 1)
+        : base(schedule, spacing, interpolation, stepsOffset)
     {
-        _schedule = new SigmaSchedule(schedule ?? NoiseSchedule.StableDiffusion, spacing, interpolation, stepsOffset);
     }
 
-    public string Name => "Euler a";
-    public IReadOnlyList<float> Timesteps => _schedule.Timesteps;
-    public IReadOnlyList<float> Sigmas => _schedule.Sigmas;
-    public float InitNoiseSigma => _schedule.InitNoiseSigma;
-    public void SetTimesteps(int steps) => _schedule.SetTimesteps(steps);
-    public Tensor ScaleModelInput(Tensor sample, int stepIndex) => _schedule.ScaleModelInput(sample, stepIndex);
+    public override string Name => "Euler a";
 
-    public Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null)
+    public override Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null)
     {
-        SamplerChecks.StepIndex(stepIndex, _schedule.Timesteps.Length);
+        SamplerChecks.StepIndex(stepIndex, Schedule.Timesteps.Length);
         using var scope = NewDisposeScope();
         var noise = SamplerNoise.Randn(modelOutput.shape, modelOutput.dtype, modelOutput.device, generator);
         return StepWithNoise(modelOutput, stepIndex, sample, noise).MoveToOuterDisposeScope();
@@ -38,15 +31,13 @@ public sealed class EulerAncestralSampler : ISampler
     /// <summary>The step with the ancestral noise given rather than drawn.</summary>
     public Tensor StepWithNoise(Tensor modelOutput, int stepIndex, Tensor sample, Tensor noise)
     {
-        SamplerChecks.StepIndex(stepIndex, _schedule.Timesteps.Length);
+        SamplerChecks.StepIndex(stepIndex, Schedule.Timesteps.Length);
         using var scope = NewDisposeScope();
-        float sigma = _schedule.Sigmas[stepIndex], sigmaTo = _schedule.Sigmas[stepIndex + 1];
+        float sigma = Schedule.Sigmas[stepIndex], sigmaTo = Schedule.Sigmas[stepIndex + 1];
         float sigmaUp = MathF.Sqrt(sigmaTo * sigmaTo * (sigma * sigma - sigmaTo * sigmaTo) / (sigma * sigma));
         float sigmaDown = MathF.Sqrt(MathF.Max(sigmaTo * sigmaTo - sigmaUp * sigmaUp, 0f));
         var x = sample.to(ScalarType.Float32);
-        var predOriginal = x - sigma * modelOutput.to(ScalarType.Float32);
-        var derivative = (x - predOriginal) / sigma;
-        var prev = x + derivative * (sigmaDown - sigma);
+        var prev = EulerMove(x, modelOutput, sigma, sigmaDown);
         return (prev + noise.to(ScalarType.Float32).to(prev.device) * sigmaUp).MoveToOuterDisposeScope();
     }
 }

@@ -43,51 +43,44 @@ public sealed class AdafactorOptimizer : NetworkOptimizer
 
     protected override void StepCore()
     {
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                var shape = grad.shape;
-                bool factored = shape.Length >= 2;
-                long step = Steps.GetValueOrDefault((gi, pi)) + 1;
-                Steps[(gi, pi)] = step;
+            var (p, grad) = (slot.P, slot.Grad);
+            var shape = grad.shape;
+            bool factored = shape.Length >= 2;
+            long step = NextStep(slot);
 
-                double rms = Rms(p).item<float>();
-                double rel = RelativeStep ? Math.Min(WarmupInit ? 1e-6 * step : 1e-2, 1.0 / Math.Sqrt(step)) : group.Lr;
-                double lr = (ScaleParameter ? Math.Max(Eps2, rms) : 1.0) * rel;
-                double beta2t = 1.0 - Math.Pow(step, DecayRate);
-                var update = grad.pow(2).add_(Eps1);
-                if (factored)
-                {
-                    var row = StateTensor(gi, pi, "exp_avg_sq_row", () => zeros(shape[..^1], dtype: grad.dtype));
-                    var col = StateTensor(gi, pi, "exp_avg_sq_col", () => zeros(shape[..^2].Append(shape[^1]).ToArray(), dtype: grad.dtype));
-                    row.mul_(beta2t).add_(update.mean([-1]), 1.0 - beta2t);
-                    col.mul_(beta2t).add_(update.mean([-2]), 1.0 - beta2t);
-                    var rFactor = (row / row.mean([-1], keepdim: true)).rsqrt_().unsqueeze(-1);
-                    var cFactor = col.unsqueeze(-2).rsqrt();
-                    update = rFactor.mul(cFactor).mul_(grad);
-                }
-                else
-                {
-                    var v = StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(grad));
-                    v.mul_(beta2t).add_(update, 1.0 - beta2t);
-                    update = v.rsqrt().mul_(grad);
-                }
-                update.div_((Rms(update) / ClipThreshold).clamp_(min: 1.0));
-                update.mul_(lr);
-                if (Beta1 is { } b1)
-                {
-                    var m = StateTensor(gi, pi, "exp_avg", () => zeros_like(grad));
-                    m.mul_(b1).add_(update, 1 - b1);
-                    update = m;
-                }
-                if (WeightDecay != 0) p.add_(p, -WeightDecay * lr);
-                p.add_(-update);
+            double rms = Rms(p).item<float>();
+            double rel = RelativeStep ? Math.Min(WarmupInit ? 1e-6 * step : 1e-2, 1.0 / Math.Sqrt(step)) : slot.Group.Lr;
+            double lr = (ScaleParameter ? Math.Max(Eps2, rms) : 1.0) * rel;
+            double beta2t = 1.0 - Math.Pow(step, DecayRate);
+            var update = grad.pow(2).add_(Eps1);
+            if (factored)
+            {
+                var row = StateTensor(slot, "exp_avg_sq_row", () => zeros(shape[..^1], dtype: grad.dtype));
+                var col = StateTensor(slot, "exp_avg_sq_col", () => zeros(shape[..^2].Append(shape[^1]).ToArray(), dtype: grad.dtype));
+                row.mul_(beta2t).add_(update.mean([-1]), 1.0 - beta2t);
+                col.mul_(beta2t).add_(update.mean([-2]), 1.0 - beta2t);
+                var rFactor = (row / row.mean([-1], keepdim: true)).rsqrt_().unsqueeze(-1);
+                var cFactor = col.unsqueeze(-2).rsqrt();
+                update = rFactor.mul(cFactor).mul_(grad);
             }
+            else
+            {
+                var v = StateTensor(slot, "exp_avg_sq", () => zeros_like(grad));
+                v.mul_(beta2t).add_(update, 1.0 - beta2t);
+                update = v.rsqrt().mul_(grad);
+            }
+            update.div_((Rms(update) / ClipThreshold).clamp_(min: 1.0));
+            update.mul_(lr);
+            if (Beta1 is { } b1)
+            {
+                var m = StateTensor(slot, "exp_avg", () => zeros_like(grad));
+                m.mul_(b1).add_(update, 1 - b1);
+                update = m;
+            }
+            if (WeightDecay != 0) p.add_(p, -WeightDecay * lr);
+            p.add_(-update);
         }
     }
 }

@@ -43,56 +43,48 @@ public sealed class AdamW8bitOptimizer : NetworkOptimizer
 
     protected override void StepCore()
     {
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            double lr = group.Lr;
-            for (int pi = 0; pi < group.Params.Count; pi++)
+            var (p, grad, lr) = (slot.P, slot.Grad, slot.Group.Lr);
+            long step = NextStep(slot);
+            bool eightBit = p.numel() >= Min8bitSize;
+
+            Tensor m, v;
+            if (eightBit)
             {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                long step = Steps.GetValueOrDefault((gi, pi)) + 1;
-                Steps[(gi, pi)] = step;
-                bool eightBit = p.numel() >= Min8bitSize;
-
-                Tensor m, v;
-                if (eightBit)
+                if (!HasState(slot))
                 {
-                    if (!HasState(gi, pi))
-                    {
-                        var (c1, a1) = Signed.Quantize(zeros_like(p));
-                        var (c2, a2) = Unsigned.Quantize(zeros_like(p));
-                        StateTensor(gi, pi, "state1", () => c1);
-                        StateTensor(gi, pi, "absmax1", () => a1);
-                        StateTensor(gi, pi, "state2", () => c2);
-                        StateTensor(gi, pi, "absmax2", () => a2);
-                    }
-                    var st = State[(gi, pi)];
-                    m = Signed.Dequantize(st["state1"], st["absmax1"]);
-                    v = Unsigned.Dequantize(st["state2"], st["absmax2"]);
+                    var (c1, a1) = Signed.Quantize(zeros_like(p));
+                    var (c2, a2) = Unsigned.Quantize(zeros_like(p));
+                    StateTensor(slot, "state1", () => c1);
+                    StateTensor(slot, "absmax1", () => a1);
+                    StateTensor(slot, "state2", () => c2);
+                    StateTensor(slot, "absmax2", () => a2);
                 }
-                else
-                {
-                    m = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                    v = StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(p));
-                }
+                var st = State[slot.Key];
+                m = Signed.Dequantize(st["state1"], st["absmax1"]);
+                v = Unsigned.Dequantize(st["state2"], st["absmax2"]);
+            }
+            else
+            {
+                m = StateTensor(slot, "exp_avg");
+                v = StateTensor(slot, "exp_avg_sq");
+            }
 
-                m.mul_(Beta1).add_(grad, 1 - Beta1);
-                v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-                double c1n = 1 - Math.Pow(Beta1, step);
-                double c2n = Math.Sqrt(1 - Math.Pow(Beta2, step));
-                p.mul_(1 - lr * WeightDecay);
-                p.addcdiv_(m, (v.sqrt() / c2n).add_(Eps), -lr / c1n);
+            m.mul_(Beta1).add_(grad, 1 - Beta1);
+            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+            double c1n = 1 - Math.Pow(Beta1, step);
+            double c2n = Math.Sqrt(1 - Math.Pow(Beta2, step));
+            p.mul_(1 - lr * WeightDecay);
+            p.addcdiv_(m, (v.sqrt() / c2n).add_(Eps), -lr / c1n);
 
-                if (eightBit)
-                {
-                    var st = State[(gi, pi)];
-                    var (q1, b1) = Signed.Quantize(m);
-                    var (q2, b2) = Unsigned.Quantize(v);
-                    st["state1"].copy_(q1); st["absmax1"].copy_(b1);
-                    st["state2"].copy_(q2); st["absmax2"].copy_(b2);
-                }
+            if (eightBit)
+            {
+                var st = State[slot.Key];
+                var (q1, b1) = Signed.Quantize(m);
+                var (q2, b2) = Unsigned.Quantize(v);
+                st["state1"].copy_(q1); st["absmax1"].copy_(b1);
+                st["state2"].copy_(q2); st["absmax2"].copy_(b2);
             }
         }
     }

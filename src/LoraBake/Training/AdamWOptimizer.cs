@@ -29,29 +29,21 @@ public sealed class AdamWOptimizer : NetworkOptimizer
 
     protected override void StepCore()
     {
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            double lr = group.Lr;
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                var m = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                var v = StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(p));
-                long step = Steps.GetValueOrDefault((gi, pi)) + 1;
-                Steps[(gi, pi)] = step;
+            var (p, grad, lr) = (slot.P, slot.Grad, slot.Group.Lr);
+            var m = StateTensor(slot, "exp_avg");
+            var v = StateTensor(slot, "exp_avg_sq");
+            long step = NextStep(slot);
 
-                p.mul_(1.0 - lr * WeightDecay);
-                m.lerp_(grad, 1.0 - Beta1);
-                v.mul_(Beta2).addcmul_(grad, grad, 1.0 - Beta2);
-                double biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
-                double biasCorrection2Sqrt = Math.Sqrt(1.0 - Math.Pow(Beta2, step));
-                double stepSize = lr / biasCorrection1;
-                var denom = (v.sqrt() / biasCorrection2Sqrt).add_(Eps);
-                p.addcdiv_(m, denom, -stepSize);
-            }
+            p.mul_(1.0 - lr * WeightDecay);
+            m.lerp_(grad, 1.0 - Beta1);
+            v.mul_(Beta2).addcmul_(grad, grad, 1.0 - Beta2);
+            double biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
+            double biasCorrection2Sqrt = Math.Sqrt(1.0 - Math.Pow(Beta2, step));
+            double stepSize = lr / biasCorrection1;
+            var denom = (v.sqrt() / biasCorrection2Sqrt).add_(Eps);
+            p.addcdiv_(m, denom, -stepSize);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using LoraBake.Networks;
 using static TorchSharp.torch;
 
@@ -10,7 +9,7 @@ namespace LoraBake.Training;
 /// EMA of the gradients scaled by d·lr. Followed line by line (no FSDP): one d for all groups, every group's LR the same or 0 (the
 /// rule <see cref="ProdigyOptimizer.SharedLrError"/> checks at plan time).
 /// </summary>
-public sealed class DAdaptAdamOptimizer : NetworkOptimizer
+public sealed class DAdaptAdamOptimizer : DAdaptationOptimizer
 {
     public double Beta1 { get; }
     public double Beta2 { get; }
@@ -19,18 +18,13 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
     public bool Decouple { get; }
     public bool UseBiasCorrection { get; }
     public double GrowthRate { get; }
-    public double D { get; private set; }
-    public double NumeratorWeighted { get; private set; }
-    public long K { get; private set; }
 
     public DAdaptAdamOptimizer(IEnumerable<NetworkParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 0.0, bool decouple = false, bool useBiasCorrection = false, double d0 = 1e-6, double growthRate = double.PositiveInfinity)
-        : base(groups)
+        : base(groups, "DAdaptAdam", d0)
     {
-        if (!(d0 > 0)) throw new Runtime.UserError($"DAdaptAdam: d0 must be > 0 (got {d0}); set it in optimizer_args.");
-        if (ProdigyOptimizer.SharedLrError("DAdaptAdam", Groups.Select(g => (g.Name, g.BaseLr))) is { } error) throw new Runtime.UserError(error);
         Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay; Decouple = decouple;
-        UseBiasCorrection = useBiasCorrection; GrowthRate = growthRate; D = d0;
+        UseBiasCorrection = useBiasCorrection; GrowthRate = growthRate;
     }
 
     public override string Description =>
@@ -45,29 +39,23 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
         double sqrtBeta2 = Math.Sqrt(Beta2);
         double numeratorAcum = 0, skL1 = 0;
 
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
+            var (p, grad) = (slot.P, slot.Grad);
+            if (WeightDecay != 0 && !Decouple) grad.add_(p, WeightDecay);
+            if (!HasState(slot)) Steps[slot.Key] = 0;
+            var s = StateTensor(slot, "s");
+            var expAvg = StateTensor(slot, "exp_avg");
+            var expAvgSq = StateTensor(slot, "exp_avg_sq");
+            if (slot.Group.Lr > 0)
             {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                if (WeightDecay != 0 && !Decouple) grad.add_(p, WeightDecay);
-                if (!HasState(gi, pi)) Steps[(gi, pi)] = 0;
-                var s = StateTensor(gi, pi, "s", () => zeros_like(p));
-                var expAvg = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                var expAvgSq = StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(p));
-                if (group.Lr > 0)
-                {
-                    // ⟨g, s/(√v+ε)⟩ with s and v as they were before this step (so the first step adds 0).
-                    var denom = expAvgSq.sqrt().add_(Eps);
-                    numeratorAcum += dlr * dot(grad.flatten(), s.div(denom).flatten()).item<float>();
-                    expAvg.mul_(Beta1).add_(grad, dlr * (1 - Beta1));
-                    expAvgSq.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-                    s.mul_(sqrtBeta2).add_(grad, dlr * (1 - sqrtBeta2));
-                    skL1 += s.abs().sum().item<float>();
-                }
+                // ⟨g, s/(√v+ε)⟩ with s and v as they were before this step (so the first step adds 0).
+                var denom = expAvgSq.sqrt().add_(Eps);
+                numeratorAcum += dlr * dot(grad.flatten(), s.div(denom).flatten()).item<float>();
+                expAvg.mul_(Beta1).add_(grad, dlr * (1 - Beta1));
+                expAvgSq.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+                s.mul_(sqrtBeta2).add_(grad, dlr * (1 - sqrtBeta2));
+                skL1 += s.abs().sum().item<float>();
             }
         }
         if (skL1 == 0) return;   // no gradient anywhere: dadaptation returns before d, the numerator and k
@@ -79,29 +67,15 @@ public sealed class DAdaptAdamOptimizer : NetworkOptimizer
         }
         NumeratorWeighted = numeratorWeighted;
         D = d;
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                if (p.grad is null) continue;
-                var expAvg = State[(gi, pi)]["exp_avg"];
-                var denom = State[(gi, pi)]["exp_avg_sq"].sqrt().add_(Eps);
-                Steps[(gi, pi)] += 1;
-                if (WeightDecay != 0 && Decouple) p.add_(p, -WeightDecay * dlr);
-                p.addcdiv_(expAvg, denom, -1);
-            }
+            var p = slot.P;
+            var expAvg = State[slot.Key]["exp_avg"];
+            var denom = State[slot.Key]["exp_avg_sq"].sqrt().add_(Eps);
+            Steps[slot.Key] += 1;
+            if (WeightDecay != 0 && Decouple) p.add_(p, -WeightDecay * dlr);
+            p.addcdiv_(expAvg, denom, -1);
         }
         K += 1;
-    }
-
-    protected override JsonObject SaveScalars() => new() { ["d"] = D, ["numerator_weighted"] = NumeratorWeighted, ["k"] = K };
-
-    protected override void LoadScalars(JsonObject scalars)
-    {
-        D = scalars["d"]!.GetValue<double>();
-        NumeratorWeighted = scalars["numerator_weighted"]!.GetValue<double>();
-        K = scalars["k"]!.GetValue<long>();
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using LoraBake.Networks;
 using static TorchSharp.torch;
 
@@ -9,21 +8,16 @@ namespace LoraBake.Training;
 /// size d·lr, d estimated from ⟨update, s⟩ against the ℓ1 norm of s, an EMA of past updates. Followed line by
 /// line (no FSDP); one d for all groups, every group's LR the same or 0.
 /// </summary>
-public sealed class DAdaptLionOptimizer : NetworkOptimizer
+public sealed class DAdaptLionOptimizer : DAdaptationOptimizer
 {
     public double Beta1 { get; }
     public double Beta2 { get; }
     public double WeightDecay { get; }
-    public double D { get; private set; }
-    public double NumeratorWeighted { get; private set; }
-    public long K { get; private set; }
 
     public DAdaptLionOptimizer(IEnumerable<NetworkParamGroup> groups, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0.0, double d0 = 1e-6)
-        : base(groups)
+        : base(groups, "DAdaptLion", d0)
     {
-        if (!(d0 > 0)) throw new Runtime.UserError($"DAdaptLion: d0 must be > 0 (got {d0}); set it in optimizer_args.");
-        if (ProdigyOptimizer.SharedLrError("DAdaptLion", Groups.Select(g => (g.Name, g.BaseLr))) is { } error) throw new Runtime.UserError(error);
-        Beta1 = beta1; Beta2 = beta2; WeightDecay = weightDecay; D = d0;
+        Beta1 = beta1; Beta2 = beta2; WeightDecay = weightDecay;
     }
 
     public override string Description =>
@@ -35,25 +29,19 @@ public sealed class DAdaptLionOptimizer : NetworkOptimizer
         double d = D, dlr = d * lr;
         double sqrtBeta2 = Math.Sqrt(Beta2);
         double numeratorAccum = 0, skL1 = 0;
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                var expAvg = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                var s = StateTensor(gi, pi, "s", () => zeros_like(p));
-                Steps[(gi, pi)] = Steps.GetValueOrDefault((gi, pi)) + 1;
-                p.mul_(1 - dlr * WeightDecay);
-                var update = expAvg.clone().mul_(Beta1).add_(grad, 1 - Beta1).sign_();
-                p.add_(update, -dlr);
-                expAvg.mul_(Beta2).add_(grad, (1 - Beta2) * dlr);
-                numeratorAccum += dlr * dot(update.flatten(), s.flatten()).item<float>();
-                s.mul_(sqrtBeta2).add_(update, (1 - sqrtBeta2) * dlr);
-                skL1 += s.abs().sum().item<float>();
-            }
+            var (p, grad) = (slot.P, slot.Grad);
+            var expAvg = StateTensor(slot, "exp_avg");
+            var s = StateTensor(slot, "s");
+            NextStep(slot);
+            p.mul_(1 - dlr * WeightDecay);
+            var update = expAvg.clone().mul_(Beta1).add_(grad, 1 - Beta1).sign_();
+            p.add_(update, -dlr);
+            expAvg.mul_(Beta2).add_(grad, (1 - Beta2) * dlr);
+            numeratorAccum += dlr * dot(update.flatten(), s.flatten()).item<float>();
+            s.mul_(sqrtBeta2).add_(update, (1 - sqrtBeta2) * dlr);
+            skL1 += s.abs().sum().item<float>();
         }
         if (skL1 == 0) return;   // dadaptation returns before storing the numerator, d and k
         double numeratorWeighted = sqrtBeta2 * NumeratorWeighted + (1 - sqrtBeta2) * numeratorAccum;
@@ -61,14 +49,5 @@ public sealed class DAdaptLionOptimizer : NetworkOptimizer
         NumeratorWeighted = numeratorWeighted;
         D = d;
         K += 1;
-    }
-
-    protected override JsonObject SaveScalars() => new() { ["d"] = D, ["numerator_weighted"] = NumeratorWeighted, ["k"] = K };
-
-    protected override void LoadScalars(JsonObject scalars)
-    {
-        D = scalars["d"]!.GetValue<double>();
-        NumeratorWeighted = scalars["numerator_weighted"]!.GetValue<double>();
-        K = scalars["k"]!.GetValue<long>();
     }
 }

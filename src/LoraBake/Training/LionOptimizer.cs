@@ -26,23 +26,16 @@ public sealed class LionOptimizer : NetworkOptimizer
 
     protected override void StepCore()
     {
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            double lr = group.Lr;
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                var m = StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                Steps[(gi, pi)] = Steps.GetValueOrDefault((gi, pi)) + 1;
+            var (p, grad, lr) = (slot.P, slot.Grad, slot.Group.Lr);
+            var m = StateTensor(slot, "exp_avg");
+            NextStep(slot);
 
-                p.mul_(1.0 - lr * WeightDecay);
-                var update = (m * Beta1).add_(grad, 1.0 - Beta1).sign_();
-                p.add_(update, -lr);
-                m.mul_(Beta2).add_(grad, 1.0 - Beta2);
-            }
+            p.mul_(1.0 - lr * WeightDecay);
+            var update = (m * Beta1).add_(grad, 1.0 - Beta1).sign_();
+            p.add_(update, -lr);
+            m.mul_(Beta2).add_(grad, 1.0 - Beta2);
         }
     }
 }

@@ -56,10 +56,46 @@ public abstract class NetworkOptimizer : IDisposable
 
     protected abstract void StepCore();
 
-    /// <summary>The state tensor <paramref name="name"/> of a parameter, created as zeros on first use.</summary>
-    protected Tensor StateTensor(int group, int param, string name, Func<Tensor> create)
+    /// <summary>One parameter that has a gradient this step, with its place in <see cref="Groups"/>.</summary>
+    protected readonly record struct ParamSlot(int GroupIndex, int ParamIndex, NetworkParamGroup Group, Parameter P, Tensor Grad)
     {
-        if (!State.TryGetValue((group, param), out var dict)) State[(group, param)] = dict = new Dictionary<string, Tensor>();
+        public (int Group, int Param) Key => (GroupIndex, ParamIndex);
+    }
+
+    /// <summary>
+    /// Every parameter that has a gradient, group by group in order: the loop each optimizer's update runs in.
+    /// Parameters without a gradient are skipped, as torch's optimizers do.
+    /// </summary>
+    protected IEnumerable<ParamSlot> ParamsWithGrad()
+    {
+        for (int gi = 0; gi < Groups.Count; gi++)
+        {
+            var group = Groups[gi];
+            for (int pi = 0; pi < group.Params.Count; pi++)
+            {
+                var p = group.Params[pi];
+                var grad = p.grad;
+                if (grad is null) continue;
+                yield return new ParamSlot(gi, pi, group, p, grad);
+            }
+        }
+    }
+
+    /// <summary>Counts one more update of the parameter and returns its step number (1 on the first).</summary>
+    protected long NextStep(ParamSlot slot)
+    {
+        long step = Steps.GetValueOrDefault(slot.Key) + 1;
+        Steps[slot.Key] = step;
+        return step;
+    }
+
+    /// <summary>The state tensor <paramref name="name"/> of a parameter, created as zeros shaped like it on first use.</summary>
+    protected Tensor StateTensor(ParamSlot slot, string name) => StateTensor(slot, name, () => zeros_like(slot.P));
+
+    /// <summary>The state tensor <paramref name="name"/> of a parameter, made by <paramref name="create"/> on first use.</summary>
+    protected Tensor StateTensor(ParamSlot slot, string name, Func<Tensor> create)
+    {
+        if (!State.TryGetValue(slot.Key, out var dict)) State[slot.Key] = dict = new Dictionary<string, Tensor>();
         if (!dict.TryGetValue(name, out var t))
         {
             t = create().detach();
@@ -70,7 +106,7 @@ public abstract class NetworkOptimizer : IDisposable
         return t;
     }
 
-    protected bool HasState(int group, int param) => State.ContainsKey((group, param));
+    protected bool HasState(ParamSlot slot) => State.ContainsKey(slot.Key);
 
     /// <summary>Scalars beyond per-parameter steps (Prodigy's d estimate); JSON object, may be empty.</summary>
     protected virtual JsonObject SaveScalars() => new();

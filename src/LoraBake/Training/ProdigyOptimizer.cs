@@ -80,41 +80,34 @@ public sealed class ProdigyOptimizer : NetworkOptimizer
         double dNumerator = DNumerator * Beta3;
         double dDenom = 0.0;
 
-        for (int gi = 0; gi < Groups.Count; gi++)
+        // Checked for all groups before any parameter changes (a resumed state could hold differing LRs).
+        if (Groups.Any(g => g.Lr != lr && g.Lr != 0.0))
+            throw new InvalidOperationException("Prodigy: param groups must share one LR (or 0).");
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            if (group.Lr != lr && group.Lr != 0.0)
-                throw new InvalidOperationException("Prodigy: param groups must share one LR (or 0).");
-            for (int pi = 0; pi < group.Params.Count; pi++)
+            var (p, grad) = (slot.P, slot.Grad);
+            if (WeightDecay != 0 && !Decouple) grad.add_(p, WeightDecay);
+
+            if (!HasState(slot))
             {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                if (WeightDecay != 0 && !Decouple) grad.add_(p, WeightDecay);
+                Steps[slot.Key] = 0;
+                StateTensor(slot, "s", () => zeros_like(p).flatten());
+                // prodigyopt keeps a 0-dim zero instead of a copy when the parameter starts all-zero.
+                StateTensor(slot, "p0", () => p.any().item<bool>() ? p.flatten().clone() : tensor(0f, dtype: p.dtype, device: p.device));
+                StateTensor(slot, "exp_avg");
+                StateTensor(slot, "exp_avg_sq");
+            }
+            var st = State[slot.Key];
+            var (s, p0, expAvg, expAvgSq) = (st["s"], st["p0"], st["exp_avg"], st["exp_avg_sq"]);
 
-                if (!HasState(gi, pi))
-                {
-                    Steps[(gi, pi)] = 0;
-                    StateTensor(gi, pi, "s", () => zeros_like(p).flatten());
-                    // prodigyopt keeps a 0-dim zero instead of a copy when the parameter starts all-zero.
-                    StateTensor(gi, pi, "p0", () => p.any().item<bool>() ? p.flatten().clone() : tensor(0f, dtype: p.dtype, device: p.device));
-                    StateTensor(gi, pi, "exp_avg", () => zeros_like(p));
-                    StateTensor(gi, pi, "exp_avg_sq", () => zeros_like(p));
-                }
-                var s = StateTensor(gi, pi, "s", () => throw new InvalidOperationException());
-                var p0 = StateTensor(gi, pi, "p0", () => throw new InvalidOperationException());
-                var expAvg = StateTensor(gi, pi, "exp_avg", () => throw new InvalidOperationException());
-                var expAvgSq = StateTensor(gi, pi, "exp_avg_sq", () => throw new InvalidOperationException());
-
-                if (group.Lr > 0.0)
-                {
-                    var flatGrad = grad.flatten();
-                    dNumerator += (d / D0) * dlr * dot(flatGrad, p0 - p.flatten()).item<float>();
-                    expAvg.mul_(Beta1).add_(grad, d * (1 - Beta1));
-                    expAvgSq.mul_(Beta2).addcmul_(grad, grad, d * d * (1 - Beta2));
-                    s.mul_(Beta3).add_(flatGrad, SafeguardWarmup ? (d / D0) * d : (d / D0) * dlr);
-                    dDenom += s.abs().sum().item<float>();
-                }
+            if (slot.Group.Lr > 0.0)
+            {
+                var flatGrad = grad.flatten();
+                dNumerator += (d / D0) * dlr * dot(flatGrad, p0 - p.flatten()).item<float>();
+                expAvg.mul_(Beta1).add_(grad, d * (1 - Beta1));
+                expAvgSq.mul_(Beta2).addcmul_(grad, grad, d * d * (1 - Beta2));
+                s.mul_(Beta3).add_(flatGrad, SafeguardWarmup ? (d / D0) * d : (d / D0) * dlr);
+                dDenom += s.abs().sum().item<float>();
             }
         }
 
@@ -129,20 +122,15 @@ public sealed class ProdigyOptimizer : NetworkOptimizer
         }
         DNumerator = dNumerator; D = d; DMax = dMax; DHat = dHat;
 
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                if (p.grad is null) continue;
-                var expAvg = State[(gi, pi)]["exp_avg"];
-                var expAvgSq = State[(gi, pi)]["exp_avg_sq"];
-                Steps[(gi, pi)] += 1;
-                var denom = expAvgSq.sqrt().add_(d * Eps);
-                if (WeightDecay != 0 && Decouple) p.add_(p, -WeightDecay * dlr);
-                p.addcdiv_(expAvg, denom, -dlr);
-            }
+            var p = slot.P;
+            var expAvg = State[slot.Key]["exp_avg"];
+            var expAvgSq = State[slot.Key]["exp_avg_sq"];
+            Steps[slot.Key] += 1;
+            var denom = expAvgSq.sqrt().add_(d * Eps);
+            if (WeightDecay != 0 && Decouple) p.add_(p, -WeightDecay * dlr);
+            p.addcdiv_(expAvg, denom, -dlr);
         }
         K += 1;
     }

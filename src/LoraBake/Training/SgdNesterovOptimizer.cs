@@ -27,21 +27,15 @@ public sealed class SgdNesterovOptimizer : NetworkOptimizer
 
     protected override void StepCore()
     {
-        for (int gi = 0; gi < Groups.Count; gi++)
+        foreach (var slot in ParamsWithGrad())
         {
-            var group = Groups[gi];
-            for (int pi = 0; pi < group.Params.Count; pi++)
-            {
-                var p = group.Params[pi];
-                var grad = p.grad;
-                if (grad is null) continue;
-                var d = WeightDecay != 0 ? grad.add(p, WeightDecay) : grad;
-                bool first = !HasState(gi, pi);
-                var buf = StateTensor(gi, pi, "momentum_buffer", () => d.clone());
-                if (!first) buf.mul_(Momentum).add_(d);
-                Steps[(gi, pi)] = Steps.GetValueOrDefault((gi, pi)) + 1;
-                p.add_(d.add(buf, Momentum), -group.Lr);
-            }
+            var (p, grad) = (slot.P, slot.Grad);
+            var d = WeightDecay != 0 ? grad.add(p, WeightDecay) : grad;
+            bool first = !HasState(slot);
+            var buf = StateTensor(slot, "momentum_buffer", () => d.clone());
+            if (!first) buf.mul_(Momentum).add_(d);
+            NextStep(slot);
+            p.add_(d.add(buf, Momentum), -slot.Group.Lr);
         }
     }
 }
