@@ -155,7 +155,7 @@ public static class RecipeSchema
             "dtype the frozen base model is held in: auto | fp32 | bf16 | fp16",
             Is.OneOf("auto", "fp32", "bf16", "fp16")),
         Row<TrainingSettings>(nameof(TrainingSettings.GradientCheckpointing), FingerprintedBy.TrainEpoch,
-            "recompute each UNet block in backward instead of keeping its activations: SD1.5 at 512 px fits in about half the memory, for about one more forward pass of time"),
+            "recompute each UNet block in backward instead of keeping its activations: less memory (SD1.5 at 512 px: 6.7 → 5.3 GB in fp32), about a third more time"),
         Row<TrainingSettings>(nameof(TrainingSettings.Optimizer), FingerprintedBy.TrainEpoch,
             "AdamW8bit (colab default; block-wise 8-bit state) | AdamW | Lion | Prodigy | DAdaptAdam | DAdaptLion | AdaFactor | SGDNesterov",
             Is.Optimizer, Kohya("optimizer_type")),
