@@ -14,8 +14,8 @@ namespace LoraBake.ToyWorld;
 
 /// <summary>The knobs of `lorabake pretrain-toy` (defaults = how the shipped builtin:toy-sd1 was made).</summary>
 public sealed record ToyPretrainSettings(
-    long Seed = 20261202, int VaeSteps = 700, int VaeBatch = 8, double VaeLr = 2e-3,
-    int DiffusionSteps = 1000, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1);
+    long Seed = 20261202, int VaeSteps = 2500, int VaeBatch = 8, double VaeLr = 2e-3,
+    int DiffusionSteps = 4000, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1);
 
 /// <summary>
 /// Pretrains builtin:toy-sd1 from zero with full-weight training (not a LoRA), in two phases, each a loop a reader
