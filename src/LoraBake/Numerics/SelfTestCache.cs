@@ -39,8 +39,24 @@ public static class SelfTestCache
         return $"{cpu} | libtorch {torch.__version__} | {torch.get_num_threads()} threads | {RuntimeInformation.OSArchitecture} | self-test v{TestVersion}";
     }
 
-    public static string PathFor(string machineKey) =>
-        Path.Combine(Directory, "numerics-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(machineKey)))[..16] + ".json");
+    public static string PathFor(string machineKey, string prefix = "numerics") =>
+        Path.Combine(Directory, prefix + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(machineKey)))[..16] + ".json");
+
+    /// <summary>Writes <paramref name="json"/> to <paramref name="path"/> atomically; a read-only cache folder is not an error.</summary>
+    public static void Write(string path, string json)
+    {
+        try
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            var temp = path + "." + Environment.ProcessId + ".tmp";
+            File.WriteAllText(temp, json);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Read-only home: the next process measures again.
+        }
+    }
 
     /// <summary>The stored result for this machine, or a fresh run (then stored). Never fails on cache I/O.</summary>
     public static (KernelSelfTest.Result Result, bool FromCache) Load(Func<KernelSelfTest.Result> run)
@@ -62,20 +78,10 @@ public static class SelfTestCache
             // A damaged or unreadable cache is the same as none: test again.
         }
         var result = run();
-        try
-        {
-            System.IO.Directory.CreateDirectory(Directory);
-            var stored = new Stored(
-                result.Classes.Select(kv => new StoredClass(kv.Key.PointWise, kv.Key.Stride, kv.Key.Batched, kv.Key.In, kv.Key.Out, kv.Value.Forward, kv.Value.Backward)).ToList(),
-                result.UnfoldCorrect, result.Bf16Correct, result.Bf16UnfoldedCorrect, result.Checks.ToList(), result.Milliseconds, key);
-            var temp = path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(stored, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(temp, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Read-only home: the next process tests again.
-        }
+        var toStore = new Stored(
+            result.Classes.Select(kv => new StoredClass(kv.Key.PointWise, kv.Key.Stride, kv.Key.Batched, kv.Key.In, kv.Key.Out, kv.Value.Forward, kv.Value.Backward)).ToList(),
+            result.UnfoldCorrect, result.Bf16Correct, result.Bf16UnfoldedCorrect, result.Checks.ToList(), result.Milliseconds, key);
+        Write(path, JsonSerializer.Serialize(toStore, new JsonSerializerOptions { WriteIndented = true }));
         return (result, false);
     }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using LoraBake.Models.UNet;
 using LoraBake.Numerics;
@@ -44,8 +42,7 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
         var guard = NumericsGuard.Current;
         if (!guard.Bf16Usable) return new(ScalarType.Float32, 0, 0, "bf16 is wrong on this CPU", false);
         string key = $"{SelfTestCache.MachineKey()} | route {ConvRoutes.Name(guard.Route)} | precision probe v{ProbeVersion}";
-        string path = Path.Combine(SelfTestCache.Directory,
-            "precision-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16] + ".json");
+        string path = SelfTestCache.PathFor(key, "precision");
         try
         {
             if (File.Exists(path) && JsonSerializer.Deserialize<Stored>(File.ReadAllText(path)) is { } s && s.Machine == key)
@@ -56,17 +53,7 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
             // A damaged cache is the same as none.
         }
         double fp32 = Measure(ScalarType.Float32), bf16 = Measure(ScalarType.BFloat16);
-        try
-        {
-            Directory.CreateDirectory(SelfTestCache.Directory);
-            var temp = path + "." + Environment.ProcessId + ".tmp";
-            File.WriteAllText(temp, JsonSerializer.Serialize(new Stored(fp32, bf16, key)));
-            File.Move(temp, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Read-only cache folder: measure again next time.
-        }
+        SelfTestCache.Write(path, JsonSerializer.Serialize(new Stored(fp32, bf16, key)));
         return Choose(fp32, bf16, fromCache: false);
     }
 

@@ -88,36 +88,63 @@ public static class ModelBenchmark
     public sealed record StepResult(double Seconds, double PeakRssGb, double Gflop, int Modules);
 
     /// <summary>
-    /// One LoRA training step on the UNet (text encoder frozen): forward, L2 loss, backward, AdamW, with the frozen
-    /// weights in <paramref name="frozen"/> and, optionally, gradient checkpointing. Peak RSS is the whole process's,
-    /// so run one setting per process to compare settings.
+    /// A LoRA training step on a random UNet (text encoder frozen): forward, L2 loss, backward, AdamW, with the frozen
+    /// weights in their dtype and, optionally, gradient checkpointing. One rig serves the timed and the profiled step.
     /// </summary>
-    public static StepResult TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, bool gradientCheckpointing = false, int dim = 16)
+    private sealed class StepRig : IDisposable
     {
-        torch.manual_seed(0);
-        using var unet = new UNet2DConditionModel(config, dtype: frozen);   // built in its dtype: no fp32 copy in the peak
-        unet.GradientCheckpointing = gradientCheckpointing;
-        using var network = LoraNetwork.Create(unet, null, NetworkType.LoRA, dim, dim / 2.0);
-        var groups = network.ParamGroups(1e-4, null, 1e-4);
-        using var optimizer = new AdamWOptimizer(groups);
-        var x = randn([1, config.InChannels, latent, latent]);
-        var t = full([1], 500L, ScalarType.Int64);
-        var c = randn([1, 77, config.CrossAttentionDim]);
-        var eps = randn([1, config.InChannels, latent, latent]);
-        double s = Time(() =>
+        public readonly UNet2DConditionModel Unet;
+        public readonly LoraNetwork Network;
+        readonly AdamWOptimizer optimizer;
+        readonly Tensor x, t, c, eps;
+
+        public StepRig(UNetConfig config, int latent, ScalarType frozen, bool gradientCheckpointing, int dim)
+        {
+            torch.manual_seed(0);
+            Unet = new UNet2DConditionModel(config, dtype: frozen);   // built in its dtype: no fp32 copy in the peak
+            Unet.GradientCheckpointing = gradientCheckpointing;
+            Network = LoraNetwork.Create(Unet, null, NetworkType.LoRA, dim, dim / 2.0);
+            optimizer = new AdamWOptimizer(Network.ParamGroups(1e-4, null, 1e-4));
+            x = randn([1, config.InChannels, latent, latent]);
+            t = full([1], 500L, ScalarType.Int64);
+            c = randn([1, 77, config.CrossAttentionDim]);
+            eps = randn([1, config.InChannels, latent, latent]);
+        }
+
+        /// <returns>Seconds of the forward (to the loss) within the step.</returns>
+        public double Step()
         {
             using var scope = NewDisposeScope();
-            var loss = nn.functional.mse_loss(unet.forward(x, t, c).to(ScalarType.Float32), eps);
+            var sw = Stopwatch.StartNew();
+            var loss = nn.functional.mse_loss(Unet.forward(x, t, c).to(ScalarType.Float32), eps);
+            double forward = sw.Elapsed.TotalSeconds;
             loss.backward();
             optimizer.Step();
             optimizer.ZeroGrad();
-        }, runs);
+            return forward;
+        }
+
+        public void Dispose()
+        {
+            Network.Remove();
+            optimizer.Dispose();
+            Network.Dispose();
+            Unet.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One timed training step (see <see cref="StepRig"/>). Peak RSS is the whole process's, so run one setting per
+    /// process to compare settings.
+    /// </summary>
+    public static StepResult TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, bool gradientCheckpointing = false, int dim = 16)
+    {
+        using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim);
+        double s = Time(() => rig.Step(), runs);
         // Useful work: the forward, and a backward to the inputs of about the same size (the frozen weights need no
         // gradient); the adapters' own work is small next to it. Recomputation is not counted: it is overhead.
         double gflop = 2 * 2.0 * UNetFlops.MultiplyAdds(config, latent, latent, 77) / 1e9;
-        int modules = network.Modules.Count;
-        network.Remove();
-        return new StepResult(s, Process.GetCurrentProcess().PeakWorkingSet64 / 1e9, gflop, modules);
+        return new StepResult(s, Process.GetCurrentProcess().PeakWorkingSet64 / 1e9, gflop, rig.Network.Modules.Count);
     }
 
     /// <summary>One profiled training step: each resnet and transformer block's forward and backward seconds.</summary>
@@ -126,31 +153,16 @@ public static class ModelBenchmark
     public static (IReadOnlyList<ProfileRow> Rows, double StepSeconds, double ForwardSeconds) ProfileStep(UNetConfig config, int latent,
         ScalarType frozen, bool gradientCheckpointing = false, int dim = 16)
     {
-        torch.manual_seed(0);
-        using var unet = new UNet2DConditionModel(config, dtype: frozen);   // built in its dtype: no fp32 copy in the peak
-        unet.GradientCheckpointing = gradientCheckpointing;
-        using var network = LoraNetwork.Create(unet, null, NetworkType.LoRA, dim, dim / 2.0);
-        using var optimizer = new AdamWOptimizer(network.ParamGroups(1e-4, null, 1e-4));
-        var x = randn([1, config.InChannels, latent, latent]);
-        var t = full([1], 500L, ScalarType.Int64);
-        var c = randn([1, 77, config.CrossAttentionDim]);
-        var eps = randn([1, config.InChannels, latent, latent]);
-        using var profiler = new BlockProfiler(unet);
+        using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim);
+        using var profiler = new BlockProfiler(rig.Unet);
         double step = 0, forward = 0;
         for (int run = 0; run < 2; run++)                    // the first run warms the kernels up
         {
             profiler.Reset();
-            using var scope = NewDisposeScope();
             var sw = Stopwatch.StartNew();
-            var loss = nn.functional.mse_loss(unet.forward(x, t, c).to(ScalarType.Float32), eps);
-            forward = sw.Elapsed.TotalSeconds;
-            loss.backward();
-            optimizer.Step();
-            optimizer.ZeroGrad();
+            forward = rig.Step();
             step = sw.Elapsed.TotalSeconds;
         }
-        var rows = profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList();
-        network.Remove();
-        return (rows, step, forward);
+        return (profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList(), step, forward);
     }
 }
