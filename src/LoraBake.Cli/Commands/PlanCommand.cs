@@ -60,6 +60,8 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                     buckets = steps.Buckets,
                 },
                 optimizer_override = AdaptiveOptimizerOverride.Describe(recipe),
+                mixed_precision = new { setting = recipe.Training.MixedPrecision, resolved = ResolvedPrecision(recipe) },
+                numerics = LoraBake.Numerics.NumericsGuard.Current.Environment,
                 warnings,
             };
             Console.WriteLine(JsonSerializer.Serialize(json, CliJson.Options));
@@ -76,7 +78,13 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         AnsiConsole.Write(table);
         foreach (var line in steps.Describe()) Console.WriteLine(line);
         if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
+        if (recipe.Training.MixedPrecision == "auto") Console.WriteLine("⚙️ " + LoraBake.Training.AutoPrecision.Current.Summary);
+        Console.WriteLine("⚙️ numerics: " + LoraBake.Numerics.NumericsGuard.Current.Environment);
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         return 0;
     }
+
+    /// <summary>The precision the epochs will train in: auto is decided (and cached) per machine, as the fingerprint does.</summary>
+    static string ResolvedPrecision(Recipe recipe) =>
+        recipe.Training.MixedPrecision == "auto" ? LoraBake.Training.AutoPrecision.Current.Name : recipe.Training.MixedPrecision;
 }

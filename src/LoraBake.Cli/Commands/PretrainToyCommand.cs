@@ -32,6 +32,10 @@ public sealed class PretrainToyCommand : Command<PretrainToyCommand.Settings>
         [CommandOption("--lr <LR>")]
         public double? Lr { get; init; }
 
+        [CommandOption("--from <CHECKPOINT>")]
+        [Description("Continue from this toy-sd1 checkpoint instead of from zero (with --vae-steps 0 its VAE is kept). Use a new --seed, so the scenes and noise are new ones.")]
+        public string? From { get; init; }
+
         [CommandOption("--threads <N>")]
         [Description("Torch threads (default 1: on a shared 2-core machine one thread ran ~7× faster than two, which stall on each other).")]
         [DefaultValue(1)]
@@ -46,8 +50,9 @@ public sealed class PretrainToyCommand : Command<PretrainToyCommand.Settings>
         {
             Seed = settings.Seed ?? d.Seed, VaeSteps = settings.VaeSteps ?? d.VaeSteps, DiffusionSteps = settings.Steps ?? d.DiffusionSteps,
             DiffusionBatch = settings.Batch ?? d.DiffusionBatch, DiffusionLr = settings.Lr ?? d.DiffusionLr,
+            FromSha256 = settings.From is null ? null : LoraBake.Pipeline.Hashing.Sha256File(settings.From),
         };
-        var r = new ToyPretrainer(s, Console.WriteLine).Run(settings.Out);
+        var r = new ToyPretrainer(s, Console.WriteLine).Run(settings.Out, settings.From);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"pretrain-toy: wrote {Path.Combine(settings.Out, ToySd1.CheckpointFile)}; VAE loss {r.VaeLoss:0.00000} ({r.VaeTime:mm\\:ss}), " +
             $"diffusion loss {r.DiffusionLoss:0.00000} ({r.DiffusionTime:mm\\:ss}); latent scale ×{r.LatentScale:0.###}"));

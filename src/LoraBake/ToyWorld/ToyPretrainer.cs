@@ -15,7 +15,8 @@ namespace LoraBake.ToyWorld;
 /// <summary>The knobs of `lorabake pretrain-toy` (defaults = how the shipped builtin:toy-sd1 was made).</summary>
 public sealed record ToyPretrainSettings(
     long Seed = 20261202, int VaeSteps = 2500, int VaeBatch = 8, double VaeLr = 2e-3,
-    int DiffusionSteps = 4000, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1);
+    int DiffusionSteps = 4000, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1,
+    string? FromSha256 = null);
 
 /// <summary>
 /// Pretrains builtin:toy-sd1 from zero with full-weight training (not a LoRA), in two phases, each a loop a reader
@@ -43,23 +44,35 @@ public sealed class ToyPretrainer(ToyPretrainSettings settings, Action<string> l
 
     public sealed record Result(double VaeLoss, double DiffusionLoss, double LatentScale, TimeSpan VaeTime, TimeSpan DiffusionTime);
 
-    /// <summary>Trains and writes the model into <paramref name="outputDir"/> (checkpoint, sidecar, tokenizer).</summary>
-    public Result Run(string outputDir)
+    /// <summary>
+    /// Trains and writes the model into <paramref name="outputDir"/> (checkpoint, sidecar, tokenizer). With
+    /// <paramref name="fromCheckpoint"/> (a toy-sd1 checkpoint) training continues from its weights instead of from
+    /// zero; with <see cref="ToyPretrainSettings.VaeSteps"/> 0 its VAE is kept as it is (already rescaled).
+    /// </summary>
+    public Result Run(string outputDir, string? fromCheckpoint = null)
     {
         var s = settings;
         torch.manual_seed(s.Seed);
         var vocab = BuiltinVocabulary.Get().Tokens.Count;
         BuiltinVocabulary.Write(Path.Combine(outputDir, ToySd1.TokenizerFolder));
         var tokenizer = ClipTokenizer.Load(Path.Combine(outputDir, ToySd1.TokenizerFolder));
-        using var text = new ClipTextModel(ToySd1.TextConfig(vocab));
-        using var unet = new UNet2DConditionModel(ToySd1.UnetConfig(text.Config.HiddenSize));
-        using var vae = new AutoencoderKL(ToySd1.VaeConfig);
-        log($"pretrain-toy: seed {s.Seed}; text encoder {Count(text)} parameters, UNet {Count(unet)}, VAE {Count(vae)}; {torch.get_num_threads()} threads");
+        var (newText, newUnet, newVae) = fromCheckpoint is null
+            ? (new ClipTextModel(ToySd1.TextConfig(vocab)), null, new AutoencoderKL(ToySd1.VaeConfig))
+            : Continue(fromCheckpoint);
+        using var text = newText;
+        using var unet = newUnet ?? new UNet2DConditionModel(ToySd1.UnetConfig(text.Config.HiddenSize));
+        using var vae = newVae;
+        log($"pretrain-toy: seed {s.Seed}{(fromCheckpoint is null ? "" : $", continuing from {fromCheckpoint}")}; text encoder {Count(text)} parameters, " +
+            $"UNet {Count(unet)}, VAE {Count(vae)}; {torch.get_num_threads()} threads");
 
         var clock = Stopwatch.StartNew();
-        double vaeLoss = TrainVae(vae);
+        double vaeLoss = double.NaN, scale = 1;
+        if (s.VaeSteps > 0)
+        {
+            vaeLoss = TrainVae(vae);
+            scale = NormaliseLatents(vae);
+        }
         var vaeTime = clock.Elapsed;
-        double scale = NormaliseLatents(vae);
         log(string.Create(CultureInfo.InvariantCulture, $"pretrain-toy: VAE done in {vaeTime:mm\\:ss}; latents rescaled ×{scale:0.###}"));
 
         clock.Restart();
@@ -73,6 +86,15 @@ public sealed class ToyPretrainer(ToyPretrainSettings settings, Action<string> l
             ["lorabake.pretrain"] = System.Text.Json.JsonSerializer.Serialize(s),
         });
         return new Result(vaeLoss, diffusionLoss, scale, vaeTime, diffusionTime);
+    }
+
+    /// <summary>The three models of an existing toy checkpoint, fp32; the text encoder and UNet trainable again.</summary>
+    static (ClipTextModel, UNet2DConditionModel, AutoencoderKL) Continue(string checkpoint)
+    {
+        var model = Sd1Model.Load(checkpoint);
+        foreach (var m in new nn.Module[] { model.TextEncoder, model.Unet })
+            foreach (var p in m.parameters()) p.requires_grad = true;
+        return (model.TextEncoder, model.Unet, model.Vae);
     }
 
     double TrainVae(AutoencoderKL vae)

@@ -54,6 +54,10 @@ public class PipelineCliTests
             Assert.Equal(2, stages[3].GetProperty("epoch").GetInt32());
             Assert.False(stages[0].GetProperty("forced").GetBoolean());
             Assert.Equal(2, doc.RootElement.GetProperty("steps").GetProperty("epochs").GetInt32());
+            // mixed_precision auto is shown as what this machine decided (the same value the epoch fingerprint holds).
+            var precision = doc.RootElement.GetProperty("mixed_precision");
+            Assert.Equal("auto", precision.GetProperty("setting").GetString());
+            Assert.Contains(precision.GetProperty("resolved").GetString(), new[] { "fp32", "bf16" });
         }
         Assert.False(Directory.Exists(repo.Layout.StoreDir) && Directory.EnumerateDirectories(repo.Layout.StoreDir).Any(d => Path.GetFileName(d) == "entries"));
 
