@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using LoraBake.Pipeline;
 using LoraBake.Recipes;
+using LoraBake.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -20,11 +21,15 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         [CommandOption("--force <STAGE>")]
         [Description("Treat this stage as stale (\"forced\"); \"all\" forces every stage. May be repeated.")]
         public string[] Force { get; init; } = [];
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("Where models run: auto, cpu, cuda or cuda:N; overrides the recipe's training.device.")]
+        public string? Device { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var (layout, recipe, recipeWarnings) = ProjectRecipe.Load(settings.Project, printWarnings: !settings.Json);
+        var (layout, recipe, recipeWarnings) = ProjectRecipe.Load(settings.Project, printWarnings: !settings.Json, device: settings.Device);
         // Nothing to train on is the first thing to fix; say so here rather than plan "0 steps per epoch".
         LoraBake.Data.DatasetDiscovery.DiscoverTrainable(RecipeLoader.ProjectDir(recipe), settings.Project, recipe.Dataset);
         var plan = new Planner(layout, new ArtifactStore(layout.StoreDir), PipelineStages.CreateCatalog())
@@ -60,6 +65,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                     buckets = steps.Buckets,
                 },
                 optimizer_override = AdaptiveOptimizerOverride.Describe(recipe),
+                device = new { setting = recipe.Training.Device, resolved = ComputeDevice.Resolve(recipe.Training.Device), cuda_available = ComputeDevice.CudaAvailable },
                 warnings,
             };
             Console.WriteLine(JsonSerializer.Serialize(json, CliJson.Options));
@@ -75,6 +81,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         AnsiConsole.MarkupLine($"Plan for project [bold]{Markup.Escape(plan.Project)}[/] ({Markup.Escape(RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath))}):");
         AnsiConsole.Write(table);
         foreach (var line in steps.Describe()) Console.WriteLine(line);
+        Console.WriteLine("device: " + ComputeDevice.Describe(recipe.Training.Device, settings.Device is null ? "training.device" : DeviceOverride.Flag));
         if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         return 0;
