@@ -26,7 +26,7 @@
 var target = Argument("target", "Plan");
 var project = Argument("project", "demo");
 var force = Argument("force", "");
-var lorabake = new LoraBakeCli(Context, MakeAbsolute(Directory("."))) { NoWait = HasArgument("no-wait") };
+var lorabake = new LoraBakeCli(Context, MakeAbsolute(Directory("."))) { NoWait = HasArgument("no-wait"), Device = Argument("device", "") };
 
 var stages = RegisterStageTasks(lorabake, project, force, planned: pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase));
 

@@ -44,8 +44,9 @@ public sealed class Sd1Generator : IDisposable
     /// <summary>Renders one image. <paramref name="onStep"/> gets (step index, step count) after each sampler step.</summary>
     public Image<Rgb24> Generate(GenerateRequest request, Action<int, int>? onStep = null)
     {
-        using var scope = NewDisposeScope();
-        return ImageConversion.ToImages(Render(request, onStep))[0];
+        // No dispose scope around Render: LoRA networks it loads for the first time are kept by the cache.
+        using var decoded = Render(request, onStep);
+        return ImageConversion.ToImages(decoded)[0];
     }
 
     /// <summary>
