@@ -67,7 +67,14 @@ public static class ComputeDevice
     /// <summary>One line for doctor and plan: which backend this build carries.</summary>
     public static string Backend => CudaAvailable
         ? $"CUDA available, {torch.cuda.device_count()} device(s)"
-        : "the CPU LibTorch package is installed, or no CUDA device is visible";
+        : !OperatingSystem.IsLinux() ? "no CUDA device is visible to this build's LibTorch"
+        : CudaPackageInstalled ? "the CUDA LibTorch package is installed, but no CUDA device or driver is visible"
+        : "the CPU LibTorch package is installed";
+
+    /// <summary>Whether LibTorch's CUDA library sits beside the native TorchSharp library this process loads.</summary>
+    static bool CudaPackageInstalled =>
+        TorchRuntime.FindLibTorchSharp() is { } native && Path.GetDirectoryName(native) is { } dir
+        && (File.Exists(Path.Combine(dir, "libtorch_cuda.so")) || File.Exists(Path.Combine(dir, "torch_cuda.dll")));
 
     /// <summary>"training.device auto → cpu (CUDA not available: …)": what doctor and plan print.</summary>
     public static string Describe(string value, string setting) =>
