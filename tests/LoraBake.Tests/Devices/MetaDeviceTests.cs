@@ -11,7 +11,8 @@ namespace LoraBake.Tests.Devices;
 
 /// <summary>
 /// The device plumbing, proven without a GPU: builtin:tiny-sd1 moved to the <c>meta</c> device runs a whole LoRA
-/// training step (EpochTrainer.Step: noise, timesteps, forward, min-SNR loss, backward, clipping, AdamW) and a
+/// training step (EpochTrainer.Step: noise, timesteps, forward, min-SNR loss, backward, clipping, AdamW or Lion; LoRA,
+/// LoCon or LoHa) and a
 /// whole render (Sd1Generator: prompts, the sampler loop with CFG, the VAE decode). A meta tensor meeting a tensor
 /// on another device fails ("Expected all tensors to be on the same device"), so every tensor the trainer, the
 /// sampler and the models create must follow the model's device. Meta computes shapes only: values are not checked.
@@ -35,10 +36,12 @@ public sealed class MetaDeviceTests : IClassFixture<MetaDeviceTests.TinyModelFil
     public MetaDeviceTests(TinyModelFiles files) => _files = files;
 
     [Theory]
-    [InlineData(false, "AdamW")]
-    [InlineData(true, "AdamW")]
-    [InlineData(false, "Lion")]
-    public void A_training_step_runs_on_the_meta_device(bool gradientCheckpointing, string optimizerName)
+    [InlineData(false, "AdamW", NetworkType.LoRA)]
+    [InlineData(true, "AdamW", NetworkType.LoRA)]
+    [InlineData(false, "Lion", NetworkType.LoRA)]
+    [InlineData(false, "AdamW", NetworkType.LoCon)]
+    [InlineData(false, "AdamW", NetworkType.LoHa)]
+    public void A_training_step_runs_on_the_meta_device(bool gradientCheckpointing, string optimizerName, NetworkType networkType)
     {
         using var model = _files.Load(Meta);
         Assert.Equal(DeviceType.META, model.Device.type);
@@ -51,7 +54,7 @@ public sealed class MetaDeviceTests : IClassFixture<MetaDeviceTests.TinyModelFil
             GradientCheckpointing = gradientCheckpointing, MaxGradNorm = 1.0, ClipSkip = 2, MaxTokenLength = 75,
         };
         torch.manual_seed(training.Seed);
-        using var network = LoraNetwork.Create(model.Unet, model.TextEncoder, NetworkType.LoRA, 4, 2, 0, 0);
+        using var network = LoraNetwork.Create(model.Unet, model.TextEncoder, networkType, 4, 2, 4, 2);
         var groups = network.ParamGroups(training.UnetLr, training.TextEncoderLr, training.UnetLr);
         using var optimizer = OptimizerFactory.Create(training.Optimizer, groups, new OptimizerArgs(training.OptimizerArgs));
         var parameters = groups.SelectMany(g => g.Params).ToList();
