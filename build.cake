@@ -42,7 +42,8 @@ Task("Nightly")
 
 Task("Plan")
     .Description("Show each stage of --project as fresh or stale (and why); runs nothing.")
-    .Does(() => lorabake.Execute("plan", "--project", project, force == "" ? null : "--force", force == "" ? null : force));
+    .Does(() => lorabake.Execute("plan", "--project", project, force == "" ? null : "--force", force == "" ? null : force,
+        lorabake.Device == "" ? null : "--device", lorabake.Device == "" ? null : lorabake.Device));
 
 Task("Verify")
     .Description("Rebuild --project from scratch in a temporary store and compare every output hash with its lorabake.lock; fails on a difference.")

@@ -36,6 +36,11 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
             .Build(settings.Project, recipe, settings.Force.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
         var steps = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));
         var warnings = recipeWarnings.Concat(plan.Warnings).Concat(steps.Warnings).ToList();
+        // A device this build cannot give stops the first Train or Evaluate stage; say so before it runs.
+        string deviceSetting = settings.Device is null ? "training.device" : DeviceOverride.Flag;
+        string? deviceProblem = null;
+        try { ComputeDevice.Select(recipe.Training.Device, deviceSetting); }
+        catch (UserError e) { deviceProblem = e.Message; warnings.Add(e.Message); }
 
         if (settings.Json)
         {
@@ -81,7 +86,8 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         AnsiConsole.MarkupLine($"Plan for project [bold]{Markup.Escape(plan.Project)}[/] ({Markup.Escape(RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath))}):");
         AnsiConsole.Write(table);
         foreach (var line in steps.Describe()) Console.WriteLine(line);
-        Console.WriteLine("device: " + ComputeDevice.Describe(recipe.Training.Device, settings.Device is null ? "training.device" : DeviceOverride.Flag));
+        Console.WriteLine("device: " + ComputeDevice.Describe(recipe.Training.Device, deviceSetting));
+        if (deviceProblem is not null) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(deviceProblem)}");
         if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         return 0;

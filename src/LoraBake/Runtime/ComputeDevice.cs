@@ -47,8 +47,8 @@ public static class ComputeDevice
         int index = int.Parse(resolved["cuda:".Length..], CultureInfo.InvariantCulture);
         if (!CudaAvailable)
             throw new UserError($"{setting}: {value} asks for a CUDA GPU, but this build's LibTorch sees none ({Backend}). " +
-                                "Build with the CUDA backend (`dotnet build src/LoraBake.Cli -c Release -p:TorchBackend=cuda`, or TorchBackend=cuda " +
-                                "for ./build.sh; see src/TorchBackend.props and the README's GPU section), or set it to auto or cpu.");
+                                "Build with the CUDA backend (`dotnet build src/LoraBake.Cli -c Release -p:TorchBackend=cuda`, or `TorchBackend=cuda ./build.sh ...`; " +
+                                "see src/TorchBackend.props and the README's GPU section), or set it to auto or cpu.");
         int count = torch.cuda.device_count();
         if (index >= count)
             throw new UserError($"{setting}: {value} asks for CUDA device {index}, but only {count} {(count == 1 ? "is" : "are")} visible (cuda:0..cuda:{count - 1}).");
