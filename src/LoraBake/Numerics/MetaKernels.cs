@@ -84,6 +84,9 @@ public static class MetaKernels
         return scores.softmax(-1).matmul(v);
     }
 
+    /// <summary>|x| as x·sign(x) (abs has no meta kernel; sign does).</summary>
+    public static Tensor Abs(Tensor x) => x * x.sign();
+
     /// <summary>mse_loss without reduction, (a − b)², whose backward has no meta kernel either.</summary>
     public static Tensor SquaredError(Tensor a, Tensor b)
     {

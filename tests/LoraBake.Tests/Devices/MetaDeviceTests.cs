@@ -39,6 +39,7 @@ public sealed class MetaDeviceTests : IClassFixture<MetaDeviceTests.TinyModelFil
     [InlineData(false, "AdamW", NetworkType.LoRA)]
     [InlineData(true, "AdamW", NetworkType.LoRA)]
     [InlineData(false, "Lion", NetworkType.LoRA)]
+    [InlineData(false, "AdamW8bit", NetworkType.LoRA)]
     [InlineData(false, "AdamW", NetworkType.LoCon)]
     [InlineData(false, "AdamW", NetworkType.LoHa)]
     public void A_training_step_runs_on_the_meta_device(bool gradientCheckpointing, string optimizerName, NetworkType networkType)

@@ -61,7 +61,7 @@ public class MetaKernelsTests
     }
 
     [Fact]
-    public void Index_select_and_squared_error_are_the_ops()
+    public void Index_select_squared_error_and_abs_are_the_ops()
     {
         using var g = new Generator(4);
         var table = randn([10, 3], ScalarType.Float64, generator: g);
@@ -70,6 +70,7 @@ public class MetaKernelsTests
         var a = randn([2, 5], ScalarType.Float64, generator: g);
         var b = randn([2, 5], ScalarType.Float64, generator: g);
         Close(nn.functional.mse_loss(a, b, nn.Reduction.None), MetaKernels.SquaredError(a, b));
+        Close(a.abs(), MetaKernels.Abs(a), 0);
     }
 
     [Fact]
