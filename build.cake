@@ -26,7 +26,7 @@
 var target = Argument("target", "Plan");
 var project = Argument("project", "demo");
 var force = Argument("force", "");
-var lorabake = new LoraBakeCli(Context, MakeAbsolute(Directory("."))) { NoWait = HasArgument("no-wait") };
+var lorabake = new LoraBakeCli(Context, MakeAbsolute(Directory("."))) { NoWait = HasArgument("no-wait"), Device = Argument("device", "") };
 
 var stages = RegisterStageTasks(lorabake, project, force, planned: pipelineTargets.Contains(target, StringComparer.OrdinalIgnoreCase));
 
@@ -42,7 +42,8 @@ Task("Nightly")
 
 Task("Plan")
     .Description("Show each stage of --project as fresh or stale (and why); runs nothing.")
-    .Does(() => lorabake.Execute("plan", "--project", project, force == "" ? null : "--force", force == "" ? null : force));
+    .Does(() => lorabake.Execute("plan", "--project", project, force == "" ? null : "--force", force == "" ? null : force,
+        lorabake.Device == "" ? null : "--device", lorabake.Device == "" ? null : lorabake.Device));
 
 Task("Verify")
     .Description("Rebuild --project from scratch in a temporary store and compare every output hash with its lorabake.lock; fails on a difference.")

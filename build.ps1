@@ -18,6 +18,8 @@ $inputs = @('src', 'build/msbuild', 'Directory.Build.props', 'Directory.Build.ta
     Sort-Object { [System.IO.Path]::GetRelativePath($PSScriptRoot, $_.FullName).Replace('\', '/') } -Culture 'invariant'
 $lines = $inputs | ForEach-Object { (Get-FileHash -Algorithm SHA256 -LiteralPath $_.FullName).Hash + ' ' + [System.IO.Path]::GetRelativePath($PSScriptRoot, $_.FullName) }
 $stamp = [System.BitConverter]::ToString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes(($lines -join "`n")))).Replace('-', '')
+# The backend is a build setting too: TorchBackend=cuda after a CPU build must rebuild.
+$stamp += ' TorchBackend=' + $(if ($env:TorchBackend) { $env:TorchBackend } else { 'cpu' })
 $previous = if (Test-Path -LiteralPath $stampFile) { (Get-Content -LiteralPath $stampFile -Raw).Trim() } else { '' }
 if (-not (Test-Path -LiteralPath (Join-Path $out 'lorabake.dll')) -or $previous -ne $stamp) {
     dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet "-clp:NoSummary;ErrorsOnly"

@@ -16,7 +16,8 @@ source_stamp() {
   find src build/msbuild Directory.Build.props Directory.Build.targets global.json .config \
       -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
-stamp=$(source_stamp)
+# The backend is a build setting too: TorchBackend=cuda after a CPU build must rebuild.
+stamp="$(source_stamp) TorchBackend=${TorchBackend:-cpu}"
 if [ ! -f "$out/lorabake.dll" ] || [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   dotnet build src/LoraBake.Cli/LoraBake.Cli.csproj -c Release -nologo -v quiet "-clp:NoSummary;ErrorsOnly"
   echo "$stamp" > "$stamp_file"

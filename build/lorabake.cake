@@ -78,17 +78,23 @@ public sealed class LoraBakeCli
     /// <summary>--no-wait: a stage fails at once when another build of the project runs, instead of waiting for it.</summary>
     public bool NoWait { get; set; }
 
+    /// <summary>--device=D: where models run (auto, cpu, cuda, cuda:N), overriding the recipes' training.device; "" keeps them.</summary>
+    public string Device { get; set; } = "";
+
     public void RunStage(string project, string stage, bool force) =>
-        Execute("run-stage", "--project", project, "--stage", stage, force ? "--force" : null, NoWait ? "--no-wait" : null);
+        Execute("run-stage", "--project", project, "--stage", stage, force ? "--force" : null, NoWait ? "--no-wait" : null,
+            Device == "" ? null : "--device", Device == "" ? null : Device);
 
     /// <summary>`lorabake build`: a target of one project or of every project ("all"), without Cake (see build.cake).</summary>
     public void Build(string project, string target) =>
-        Execute("build", "--project", project, "--target", target, NoWait ? "--no-wait" : null);
+        Execute("build", "--project", project, "--target", target, NoWait ? "--no-wait" : null,
+            Device == "" ? null : "--device", Device == "" ? null : Device);
 
     /// <summary>`lorabake plan --json`; recipe errors are printed by the CLI and stop the build.</summary>
     public PipelinePlan Plan(string project, string force)
     {
-        var args = $"\"{_dll.FullPath}\" plan --project \"{project}\" --json" + (force == "" ? "" : $" --force \"{force}\"");
+        var args = $"\"{_dll.FullPath}\" plan --project \"{project}\" --json" + (force == "" ? "" : $" --force \"{force}\"")
+            + (Device == "" ? "" : $" --device \"{Device}\"");
         var exit = _context.StartProcess("dotnet", new ProcessSettings
         {
             Arguments = args,

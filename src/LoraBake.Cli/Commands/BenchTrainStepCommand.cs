@@ -3,7 +3,9 @@ using System.Globalization;
 using LoraBake.Models;
 using LoraBake.Models.UNet;
 using LoraBake.Numerics;
+using LoraBake.Runtime;
 using LoraBake.Training;
+using TorchSharp;
 using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
@@ -24,7 +26,7 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
         public string Size { get; init; } = "sd15";
 
         [CommandOption("--mixed-precision <DTYPE>")]
-        [Description("fp32 or bf16: the dtype of the frozen weights and of the step's math.")]
+        [Description("fp32 or bf16 (fp16 on CUDA only): the dtype of the frozen weights and of the step's math.")]
         [DefaultValue("fp32")]
         public string MixedPrecision { get; init; } = "fp32";
 
@@ -35,24 +37,32 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
         [DefaultValue(1)]
         public int Runs { get; init; } = 1;
 
+        [CommandOption("--device <DEVICE>")]
+        [Description("auto (cuda:0 when CUDA is available, else cpu), cpu, cuda or cuda:N. No GPU number has been measured yet.")]
+        [DefaultValue("cpu")]
+        public string Device { get; init; } = "cpu";
+
         public override Spectre.Console.ValidationResult Validate() =>
-            MixedPrecision is "fp32" or "bf16" ? base.Validate()
-                : Spectre.Console.ValidationResult.Error($"--mixed-precision {MixedPrecision}: use fp32 or bf16.");
+            MixedPrecision is "fp32" or "bf16" or "fp16" ? base.Validate()
+                : Spectre.Console.ValidationResult.Error($"--mixed-precision {MixedPrecision}: use fp32 or bf16 (fp16 on CUDA).");
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var dtype = settings.MixedPrecision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        var setting = Setting(settings.MixedPrecision, settings.GradientCheckpointing);
-        if (dtype == ScalarType.BFloat16 && !NumericsGuard.Current.Bf16Usable)
+        var device = ComputeDevice.Select(settings.Device, "--device");
+        var dtype = settings.MixedPrecision switch { "bf16" => ScalarType.BFloat16, "fp16" => ScalarType.Float16, _ => ScalarType.Float32 };
+        var setting = Setting(settings.MixedPrecision, settings.GradientCheckpointing) + (device.type == DeviceType.CPU ? "" : $", device={device}");
+        if (dtype == ScalarType.Float16 && device.type != DeviceType.CUDA)
+            throw new UserError("--mixed-precision fp16 runs on CUDA only (LibTorch's CPU fp16 kernels are partial and slow); use fp32 or bf16 here.");
+        if (dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && !NumericsGuard.Current.Bf16Usable)
         {
             Console.WriteLine($"{settings.Size} train step ({setting}): not run, bf16 is refused on this CPU (see `lorabake doctor`)");
             return 0;
         }
         bool full = settings.Size == "sd15";
         var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
-        double matmul = ModelBenchmark.MatmulGflops(dtype: dtype);
-        var step = ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs, settings.GradientCheckpointing);
+        double matmul = ModelBenchmark.MatmulGflops(dtype: dtype, device: device);
+        var step = ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs, settings.GradientCheckpointing, device: device);
         double ratio = step.Gflop / step.Seconds / matmul;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{settings.Size} train step ({setting}): {step.Seconds:0.00} s, step/matmul {ratio:0.00}, peak RSS {step.PeakRssGb:0.0} GB" +

@@ -27,6 +27,10 @@ public sealed class BuildCommand : Command<BuildCommand.Settings>
         [CommandOption("--no-wait")]
         [Description("Fail a project at once when another build of it is running, instead of waiting for it.")]
         public bool NoWait { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("Where models run: auto, cpu, cuda or cuda:N; overrides the recipe's training.device.")]
+        public string? Device { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -38,7 +42,7 @@ public sealed class BuildCommand : Command<BuildCommand.Settings>
             : [settings.Project];
         if (projects.Count == 0) throw new UserError($"no projects under {layout.ProjectsDir} (folders with a project.yaml).");
 
-        var builder = new ProjectBuilder(layout, PipelineStages.CreateCatalog) { LockWait = settings.NoWait ? null : Timeout.InfiniteTimeSpan };
+        var builder = new ProjectBuilder(layout, PipelineStages.CreateCatalog) { LockWait = settings.NoWait ? null : Timeout.InfiniteTimeSpan, Device = settings.Device };
         var results = new List<ProjectBuildResult>();
         foreach (var project in projects)
         {

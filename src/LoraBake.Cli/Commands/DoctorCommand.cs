@@ -16,6 +16,10 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         [CommandOption("--json")]
         [Description("Print the report as JSON.")]
         public bool Json { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("Say where this device setting (auto, cpu, cuda, cuda:N) would run models here; default auto.")]
+        public string Device { get; init; } = ComputeDevice.Auto;
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -27,6 +31,14 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
             {
                 runtime = r,
+                device = new
+                {
+                    setting = settings.Device,
+                    resolved = ComputeDevice.Problem(settings.Device) is null ? ComputeDevice.Resolve(settings.Device) : null,
+                    cuda_available = r.CudaAvailable,
+                    backend = ComputeDevice.Backend,
+                    error = DeviceError(settings.Device),
+                },
                 numerics = new
                 {
                     route = ConvRoutes.Name(guard.Route),
@@ -42,7 +54,9 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         var table = new Table().AddColumn("check").AddColumn("value");
         table.AddRow("torch (LibTorch)", r.TorchVersion);
         table.AddRow("threads / interop threads", $"{r.Threads} / {r.InteropThreads}");
-        table.AddRow("CUDA available", r.CudaAvailable ? "yes" : "no");
+        table.AddRow("CUDA available", Markup.Escape(r.CudaAvailable ? $"yes ({ComputeDevice.Backend})" : $"no: {ComputeDevice.Backend}"));
+        table.AddRow("device that will run models", Markup.Escape(ComputeDevice.Describe(settings.Device, $"device {(settings.Device == ComputeDevice.Auto ? "(training.device default)" : "--device")}")
+            + (DeviceError(settings.Device) is { } error ? $"; would fail: {error}" : "")));
         table.AddRow("libLibTorchSharp.so", Markup.Escape(r.NativeLibraryPath ?? "(not found)"));
         table.AddRow("system libstdc++ has GLIBCXX_3.4.32", r.SystemHasGlibcxx ? "yes (no fix needed)" : "no");
         table.AddRow("GLIBCXX_3.4.32 requirement weakened", r.GlibcxxRequirementWeak switch
@@ -61,5 +75,12 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(guard.Summary);
         return 0;
+    }
+
+    /// <summary>The error a stage would stop with for this device setting here; null when it would run.</summary>
+    static string? DeviceError(string device)
+    {
+        try { ComputeDevice.Select(device, "--device"); return null; }
+        catch (UserError e) { return e.Message; }
     }
 }

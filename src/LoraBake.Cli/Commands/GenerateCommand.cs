@@ -4,6 +4,7 @@ using System.Globalization;
 using LoraBake.Download;
 using LoraBake.Models;
 using LoraBake.Pipeline;
+using LoraBake.Recipes;
 using LoraBake.Runtime;
 using LoraBake.Sampling;
 using Spectre.Console.Cli;
@@ -82,6 +83,10 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         [CommandOption("--lora-mode <MODE>")]
         [Description("merge (default: ΔW folded into the weights for the render, originals restored after) or hooks (adapters run beside the layers).")]
         public LoraApplyMode LoraMode { get; init; } = LoraApplyMode.Merge;
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("Where the model runs: auto (cuda:0 when CUDA is available, else cpu), cpu, cuda or cuda:N; default: the project's training.device, else auto.")]
+        public string? Device { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
@@ -98,8 +103,9 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         SamplerRegistry.Create(request.Sampler, where: "--sampler");   // fail before the model loads
 
         var clock = Stopwatch.StartNew();
-        using var model = Sd1Model.Load(source.Checkpoint, source.Vae, source.Tokenizer, sidecarPath: source.Sidecar);
-        log.WriteLine($"loaded {source.Checkpoint} in {clock.Elapsed.TotalSeconds:0.0}s");
+        var device = ComputeDevice.Select(settings.Device ?? source.Device, settings.Device is null && settings.Project is not null ? "training.device" : DeviceOverride.Flag);
+        using var model = Sd1Model.Load(source.Checkpoint, source.Vae, source.Tokenizer, sidecarPath: source.Sidecar, device: device);
+        log.WriteLine($"loaded {source.Checkpoint} on {device} in {clock.Elapsed.TotalSeconds:0.0}s");
         using var generator = new Sd1Generator(model, settings.LoraMode) { LoraSearchFolders = source.LoraFolders };
         string infotext = generator.Infotext(request, source.Name, source.Hash ?? WebuiHashes.ModelHash(source.Checkpoint));
 
@@ -110,7 +116,8 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         return 0;
     }
 
-    sealed record ModelSource(string Checkpoint, string? Vae, string? Tokenizer, string Name, string? Hash, IReadOnlyList<string> LoraFolders, string? Sidecar = null);
+    sealed record ModelSource(string Checkpoint, string? Vae, string? Tokenizer, string Name, string? Hash, IReadOnlyList<string> LoraFolders, string? Sidecar = null,
+        string Device = ComputeDevice.Auto);
 
     static ModelSource ResolveModel(Settings s)
     {
@@ -122,7 +129,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
                 throw new UserError($"{path}: checkpoint not found. Pass --model with the path of an SD 1.x .safetensors or .ckpt file.");
             return new ModelSource(path, s.Vae, s.Tokenizer, Path.GetFileNameWithoutExtension(path), null, ["."]);
         }
-        var (layout, recipe, _) = ProjectRecipe.Load(s.Project!);
+        var (layout, recipe, _) = ProjectRecipe.Load(s.Project!, device: s.Device);
         var store = new ArtifactStore(layout.StoreDir);
         var plan = new Planner(layout, store, PipelineStages.CreateCatalog()).Build(s.Project!, recipe);
         if (plan.Find(StageCatalog.Download)?.Result?.EntryDirectory is not { } dir || DownloadedModel.Load(dir) is not { } model)
@@ -133,7 +140,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         // A single file's SHA-256 is already known; webui's hash is its first 10 digits.
         string? hash = model.Folder is null ? model.Sha256[..10] : null;
         return new ModelSource(checkpoint, vae, tokenizer, Path.GetFileNameWithoutExtension(model.FileName), hash,
-            [layout.OutputDir(s.Project!), "."], ModelFiles.Sidecar(dir));
+            [layout.OutputDir(s.Project!), "."], ModelFiles.Sidecar(dir), recipe.Training.Device);
     }
 
     /// <summary>FILE, FILE:W or FILE:TE:UNET; the weights are the trailing numbers (a path may contain ':').</summary>

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using LoraBake.Pipeline;
 using LoraBake.Recipes;
+using LoraBake.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -20,17 +21,26 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         [CommandOption("--force <STAGE>")]
         [Description("Treat this stage as stale (\"forced\"); \"all\" forces every stage. May be repeated.")]
         public string[] Force { get; init; } = [];
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("Where models run: auto, cpu, cuda or cuda:N; overrides the recipe's training.device.")]
+        public string? Device { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var (layout, recipe, recipeWarnings) = ProjectRecipe.Load(settings.Project, printWarnings: !settings.Json);
+        var (layout, recipe, recipeWarnings) = ProjectRecipe.Load(settings.Project, printWarnings: !settings.Json, device: settings.Device);
         // Nothing to train on is the first thing to fix; say so here rather than plan "0 steps per epoch".
         LoraBake.Data.DatasetDiscovery.DiscoverTrainable(RecipeLoader.ProjectDir(recipe), settings.Project, recipe.Dataset);
         var plan = new Planner(layout, new ArtifactStore(layout.StoreDir), PipelineStages.CreateCatalog())
             .Build(settings.Project, recipe, settings.Force.SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList());
         var steps = StepMath.Estimate(recipe, DatasetCensus.Count(recipe, RecipeLoader.ProjectDir(recipe)));
         var warnings = recipeWarnings.Concat(plan.Warnings).Concat(steps.Warnings).ToList();
+        // A device this build cannot give stops the first Train or Evaluate stage; say so before it runs.
+        string deviceSetting = settings.Device is null ? "training.device" : DeviceOverride.Flag;
+        string? deviceProblem = null;
+        try { ComputeDevice.Select(recipe.Training.Device, deviceSetting); }
+        catch (UserError e) { deviceProblem = e.Message; warnings.Add(e.Message); }
 
         if (settings.Json)
         {
@@ -62,6 +72,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                 optimizer_override = AdaptiveOptimizerOverride.Describe(recipe),
                 mixed_precision = new { setting = recipe.Training.MixedPrecision, resolved = ResolvedPrecision(recipe) },
                 numerics = LoraBake.Numerics.NumericsGuard.Current.Environment,
+                device = new { setting = recipe.Training.Device, resolved = ComputeDevice.Resolve(recipe.Training.Device), cuda_available = ComputeDevice.CudaAvailable },
                 warnings,
             };
             Console.WriteLine(JsonSerializer.Serialize(json, CliJson.Options));
@@ -77,6 +88,8 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         AnsiConsole.MarkupLine($"Plan for project [bold]{Markup.Escape(plan.Project)}[/] ({Markup.Escape(RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath))}):");
         AnsiConsole.Write(table);
         foreach (var line in steps.Describe()) Console.WriteLine(line);
+        Console.WriteLine("⚙️ device: " + ComputeDevice.Describe(recipe.Training.Device, deviceSetting));
+        if (deviceProblem is not null) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(deviceProblem)}");
         if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
         if (recipe.Training.MixedPrecision == "auto") Console.WriteLine("⚙️ " + LoraBake.Training.AutoPrecision.Current.Summary);
         Console.WriteLine("⚙️ numerics: " + LoraBake.Numerics.NumericsGuard.Current.Environment);

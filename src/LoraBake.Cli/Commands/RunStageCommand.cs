@@ -24,15 +24,19 @@ public sealed class RunStageCommand : Command<RunStageCommand.Settings>
         [CommandOption("--no-wait")]
         [Description("Fail at once when another build of the project is running, instead of waiting for it.")]
         public bool NoWait { get; init; }
+
+        [CommandOption("--device <DEVICE>")]
+        [Description("Where models run: auto, cpu, cuda or cuda:N; overrides the recipe's training.device.")]
+        public string? Device { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
-        Run(settings.Project, settings.Stage, settings.Force, settings.NoWait);
+        Run(settings.Project, settings.Stage, settings.Force, settings.NoWait, settings.Device);
 
-    internal static int Run(string project, string stage, bool force, bool noWait = false)
+    internal static int Run(string project, string stage, bool force, bool noWait = false, string? device = null)
     {
         if (string.IsNullOrWhiteSpace(stage)) throw new LoraBake.Runtime.UserError("no stage given; use --stage NAME (see `lorabake plan --project NAME`).");
-        var (layout, recipe, _) = ProjectRecipe.Load(project);
+        var (layout, recipe, _) = ProjectRecipe.Load(project, device: device);
         var runner = new StageRunner(layout, PipelineStages.CreateCatalog()) { LockWait = noWait ? null : Timeout.InfiniteTimeSpan };
         var outcome = runner.Run(project, recipe, stage, force, Console.WriteLine);
         Console.WriteLine(outcome.Ran

@@ -1,3 +1,4 @@
+using LoraBake.Numerics;
 using static TorchSharp.torch;
 
 namespace LoraBake.Diffusion;
@@ -17,7 +18,8 @@ public static class MinSnr
         if (!(gamma > 0)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "min_snr_gamma must be positive");
         using var scope = NewDisposeScope();
         var allSnr = tensor(schedule.Snr.ToArray(), device: timesteps.device);
-        var snr = allSnr.index_select(0, timesteps.to(ScalarType.Int64).flatten());
+        var index = timesteps.to(ScalarType.Int64).flatten();
+        var snr = MetaKernels.IsMeta(index) ? MetaKernels.IndexSelect0(allSnr, index) : allSnr.index_select(0, index);
         var minSnrGamma = minimum(snr, full_like(snr, gamma));
         var weight = vPrediction ? minSnrGamma / (snr + 1) : minSnrGamma / snr;
         return weight.MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using LoraBake.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -100,7 +101,7 @@ public sealed class NoiseSchedule
     {
         var acp = AlphasCumprodTensor(like.device).to(like.dtype);
         var t = timesteps.to(like.device).to(ScalarType.Int64).flatten();
-        var acpT = acp.index_select(0, t);
+        var acpT = MetaKernels.IsMeta(t) ? MetaKernels.IndexSelect0(acp, t) : acp.index_select(0, t);
         var shape = new long[like.dim()];
         Array.Fill(shape, 1L);
         shape[0] = -1;

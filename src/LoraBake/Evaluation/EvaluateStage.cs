@@ -48,6 +48,8 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             .AddCanonical("evaluation", e)
             .Add("clip_skip", context.Recipe.Training.ClipSkip.ToString(CultureInfo.InvariantCulture))
             .Add("torch", TorchSharp.torch.__version__);
+        // Renders on a GPU differ from the CPU's in the last bits; the CPU adds nothing (older locks stay valid).
+        if (Runtime.ComputeDevice.FingerprintComponent(context.Recipe.Training.Device) is { } device) fb.Add("device", device);
         if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // Toy-world projects are scored by the concept detector: a changed detector re-measures (renders stay cached).
         if (string.Equals(context.Recipe.Model.Source.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase))
@@ -63,8 +65,10 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     }
 
     /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
-    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip) =>
-        $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}";
+    /// The device joins it only when not the CPU, so cached CPU cells keep their keys and a GPU's are told apart.
+    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu") =>
+        $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}" +
+        (Runtime.ComputeDevice.FingerprintComponent(deviceSetting) is { } device ? $"+device={device}" : "");
 
     public void Run(StageContext context, EntryWriter output)
     {
@@ -75,7 +79,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         var model = DownloadedModel.Load(downloadDir) ?? throw new InvalidDataException($"{downloadDir}: the Download entry has no model.json");
         var vae = DownloadedModel.Load(downloadDir, "vae");
         var clipSkip = recipe.Training.ClipSkip;
-        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip);
+        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip, recipe.Training.Device);
         var trigger = DatasetTrigger.From(ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName)));
         var loras = EpochFiles(recipe.Name, exportDir, context.Upstream[exportStage].Files);
         var grid = EvaluationGrid.Build(recipe.Evaluation, loras.Keys.Order().ToList(), trigger);
@@ -103,9 +107,11 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
 
         context.Log($"{Name}: {NumericsGuard.Current.Summary}");
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
+        var device = Runtime.ComputeDevice.Select(recipe.Training.Device, TrainEpochStage.DeviceSetting);
+        context.Log($"{Name}: device {device}");
         using (var renderer = new CellRenderer(
                    () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),
-                       sidecarPath: ModelFiles.Sidecar(downloadDir)),
+                       sidecarPath: ModelFiles.Sidecar(downloadDir), device: device),
                    Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], clipSkip, context.Log,
                    PromptLoras.Folders(context.ProjectDir)))
         {

@@ -1,3 +1,4 @@
+using TorchSharp;
 using LoraBake.Numerics;
 using LoraBake.Models.Checkpoints;
 using LoraBake.Models.Text;
@@ -23,9 +24,12 @@ public sealed class Sd1Model : IDisposable
     public required string CheckpointPath { get; init; }
     public required ScalarType FrozenDtype { get; init; }
 
+    /// <summary>Where the model runs (its UNet's parameters); noise, ids and latents are moved here.</summary>
+    public Device Device => Unet.ParameterDevice();
+
     /// <param name="tokenizerDir">A folder with vocab.json and merges.txt; null = `tokenizer/` next to the checkpoint.</param>
     public static Sd1Model Load(string checkpointPath, string? vaePath = null, string? tokenizerDir = null,
-        ScalarType frozenDtype = ScalarType.Float32, string? sidecarPath = null)
+        ScalarType frozenDtype = ScalarType.Float32, string? sidecarPath = null, Device? device = null)
     {
         if (frozenDtype == ScalarType.BFloat16 && !NumericsGuard.Current.Bf16Usable)
             throw new UserError($"{checkpointPath}: refusing to load the model in bfloat16: {NumericsGuard.Current.Bf16RefusalReason}");
@@ -41,6 +45,8 @@ public sealed class Sd1Model : IDisposable
         var vae = AutoencoderKL.FromStateDict(ckpt.VaeStateDict, ckpt.VaeNormGroups, ckpt.VaeNormEps, source: vaePath ?? checkpointPath);
         foreach (var m in new nn.Module[] { text, unet, vae })
         {
+            // Weights are read on the CPU and moved once; everything the callers make follows the model's device.
+            if (device is not null && device.type != DeviceType.CPU) m.to(device);
             m.eval();
             foreach (var p in m.parameters()) p.requires_grad = false;
         }

@@ -21,24 +21,36 @@ public sealed class LoHaModule : NetworkModule
     public LoHaModule(string loraName, TargetLayer target, bool isTextEncoder, int dim, double alpha, ScalarType dtype = ScalarType.Float32)
         : base(loraName, target, isTextEncoder, dim, alpha)
     {
-        var device = target.Weight.device;
         long fanIn = target.InFeatures * target.Kernel.H * target.Kernel.W;
-        W1A = new Parameter(empty(new[] { target.OutFeatures, (long)dim }, dtype, device));
-        W1B = new Parameter(empty(new[] { (long)dim, fanIn }, dtype, device));
-        W2A = new Parameter(empty(new[] { target.OutFeatures, (long)dim }, dtype, device));
-        W2B = new Parameter(empty(new[] { (long)dim, fanIn }, dtype, device));
+        // Drawn on the CPU, whose generator torch.manual_seed(seed) makes the same everywhere, then moved to the
+        // model's device: a run starts from the same weights on CPU and CUDA.
+        var w1a = empty(new[] { target.OutFeatures, (long)dim }, dtype);
+        var w1b = empty(new[] { (long)dim, fanIn }, dtype);
+        var w2a = empty(new[] { target.OutFeatures, (long)dim }, dtype);
+        var w2b = empty(new[] { (long)dim, fanIn }, dtype);
+        using (no_grad())
+        {
+            // Same order as LyCORIS, so a seeded generator draws the same numbers.
+            init.normal_(w1b, std: 1);
+            init.normal_(w1a, std: 0.1);
+            init.normal_(w2b, std: 1);
+            init.constant_(w2a, 0);
+        }
+        var device = target.Weight.device;
+        W1A = new Parameter(Moved(w1a, device));
+        W1B = new Parameter(Moved(w1b, device));
+        W2A = new Parameter(Moved(w2a, device));
+        W2B = new Parameter(Moved(w2b, device));
         register_parameter("hada_w1_a", W1A);
         register_parameter("hada_w1_b", W1B);
         register_parameter("hada_w2_a", W2A);
         register_parameter("hada_w2_b", W2B);
-        using (no_grad())
-        {
-            // Same order as LyCORIS, so a seeded generator draws the same numbers.
-            init.normal_(W1B, std: 1);
-            init.normal_(W1A, std: 0.1);
-            init.normal_(W2B, std: 1);
-            init.constant_(W2A, 0);
-        }
+    }
+
+    static Tensor Moved(Tensor t, Device device)
+    {
+        if (device.type == DeviceType.CPU) return t;
+        using (t) return t.to(device);
     }
 
     protected override ScalarType ParameterDtype => W1A.dtype;

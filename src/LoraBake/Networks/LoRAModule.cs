@@ -20,7 +20,9 @@ public sealed class LoRAModule : NetworkModule
     public LoRAModule(string loraName, TargetLayer target, bool isTextEncoder, int dim, double alpha, ScalarType dtype = ScalarType.Float32)
         : base(loraName, target, isTextEncoder, dim, alpha)
     {
-        var device = target.Weight.device;
+        // Built and initialised on the CPU, whose generator torch.manual_seed(seed) makes the same on every machine,
+        // then moved to the model's device: a run starts from the same weights on CPU and CUDA.
+        var device = CPU;
         if (target.IsConv)
         {
             lora_down = new GuardedConv2d(target.InFeatures, dim, target.Kernel, (target.Stride[0], target.Stride[1]),
@@ -40,6 +42,7 @@ public sealed class LoRAModule : NetworkModule
             init.kaiming_uniform_(Down, a: Math.Sqrt(5));
             init.zeros_(Up);
         }
+        if (target.Weight.device.type != DeviceType.CPU) this.to(target.Weight.device);
     }
 
     /// <summary><c>lora_down.weight</c>.</summary>

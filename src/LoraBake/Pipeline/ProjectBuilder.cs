@@ -24,6 +24,9 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
     /// <summary>How long a project's stages wait for another build of it (null: fail at once; <see cref="BuildLock.Acquire"/>).</summary>
     public TimeSpan? LockWait { get; init; }
 
+    /// <summary>The command's --device, replacing each recipe's training.device; null keeps the recipe's.</summary>
+    public string? Device { get; init; }
+
     /// <summary>Builds one project; a failure (bad recipe, a stage that throws) is returned, not thrown.</summary>
     public ProjectBuildResult Build(string project, string target, Action<string>? log = null)
     {
@@ -33,7 +36,7 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
         var resolved = target;
         try
         {
-            var recipe = RecipeLoader.Load(layout, project).ThrowIfErrors();
+            var recipe = DeviceOverride.Apply(RecipeLoader.Load(layout, project).ThrowIfErrors(), Device);
             var catalog = catalogFactory();
             var runner = new StageRunner(layout, catalog) { LockWait = LockWait };
             var plan = new Planner(layout, runner.Store, catalog).Build(project, recipe);

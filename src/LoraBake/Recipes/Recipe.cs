@@ -120,6 +120,12 @@ public sealed record TrainingSettings
     /// </summary>
     [FingerprintIgnore]
     public bool GradientCheckpointing { get; init; }
+    /// <summary>
+    /// auto | cpu | cuda | cuda:N: where the Train and Evaluate stages run the models. The epoch fingerprint names it
+    /// only when it resolves to a GPU, so CPU runs (every lock written before it existed) keep their fingerprints.
+    /// </summary>
+    [FingerprintIgnore]
+    public string Device { get; init; } = "auto";
     /// <summary>AdamW8bit (colab default), AdamW, Lion, Prodigy, DAdaptAdam, DAdaptLion, AdaFactor, SGDNesterov.</summary>
     public string Optimizer { get; init; } = "AdamW8bit";
     /// <summary>The colab's switch: with Prodigy/DAdapt*, use its learning rates, scheduler, alpha and arguments (<see cref="AdaptiveOptimizerOverride"/>).</summary>

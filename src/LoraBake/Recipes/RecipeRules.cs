@@ -53,6 +53,10 @@ internal static class RecipeRules
 
     // ---- Settings whose rule is more than a range ---------------------------------------------------------------
 
+    public static readonly SettingConstraint Device = new(
+        v => v is string d && Runtime.ComputeDevice.Problem(d) is { } problem ? Err(v, problem) : Ok(v is string s ? s.Trim().ToLowerInvariant() : v),
+        new JsonObject { ["pattern"] = "^(auto|cpu|cuda|cuda:[0-9]+)$" });
+
     public static readonly SettingConstraint Resolution = new(
         v => v is int r && (r < 512 || r > 1024 || r % 128 != 0) && r is not (64 or 128 or 256)
             ? Err(v, "is not allowed; use 512, 640, 768, 896 or 1024 (512–1024 in steps of 128; 64, 128 or 256 for the toy world's builtin:toy-sd1)") : Ok(v),

@@ -3,6 +3,7 @@ using LoraBake.Models.Text;
 using LoraBake.Runtime;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LoraBake.Sampling;
@@ -43,23 +44,35 @@ public sealed class Sd1Generator : IDisposable
     /// <summary>Renders one image. <paramref name="onStep"/> gets (step index, step count) after each sampler step.</summary>
     public Image<Rgb24> Generate(GenerateRequest request, Action<int, int>? onStep = null)
     {
+        // No dispose scope around Render: LoRA networks it loads for the first time are kept by the cache.
+        using var decoded = Render(request, onStep);
+        return ImageConversion.ToImages(decoded)[0];
+    }
+
+    /// <summary>
+    /// The decoded image [1, 3, H, W] in [−1, 1], on the model's device. On the meta device (the plumbing test)
+    /// the non-finite checks are skipped: there are no values to check.
+    /// </summary>
+    internal Tensor Render(GenerateRequest request, Action<int, int>? onStep = null)
+    {
         var (prompt, loras) = Resolve(request);
         var sampler = SamplerRegistry.Create(request.Sampler);
         int layers = _model.TextEncoder.NumLayers;
         if (request.ClipSkip < 1 || request.ClipSkip > layers)
             throw new UserError($"clip skip {request.ClipSkip} is not possible for {_model.CheckpointPath}: its text encoder has {layers} layers, so use 1..{layers} (1 = last layer, 2 is usual for anime models).");
         var settings = new TextToImageSettings(request.Width, request.Height, request.Steps, request.Cfg, request.Seed);
-        var device = _model.Unet.parameters().First().device;
+        var device = _model.Device;
+        bool readable = device.type != DeviceType.META;
 
         using var applied = _loras.Apply(loras, LoraMode);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var (cond, uncond) = Encode(prompt, request.NegativePrompt, request.ClipSkip, device);
         var latents = TextToImage.Generate(_unet, sampler, cond, uncond, settings, device, onStep);
-        if (!latents.isfinite().all().item<bool>()) throw new NonFiniteImageException("latents", request, loras.Count > 0);
+        if (readable && !latents.isfinite().all().item<bool>()) throw new NonFiniteImageException("latents", request, loras.Count > 0);
         var decoded = ImageConversion.DecodeLatents(latents, _model.Vae.Decode);
-        if (!decoded.isfinite().all().item<bool>()) throw new NonFiniteImageException("decoded pixels", request, loras.Count > 0);
-        return ImageConversion.ToImages(decoded)[0];
+        if (readable && !decoded.isfinite().all().item<bool>()) throw new NonFiniteImageException("decoded pixels", request, loras.Count > 0);
+        return decoded.MoveToOuterDisposeScope();
     }
 
     (Tensor Cond, Tensor Uncond) Encode(string prompt, string negative, int clipSkip, Device device)

@@ -70,7 +70,7 @@ public sealed class BlockwiseQuantizer
     {
         using var scope = NewDisposeScope();
         var (blocks, n) = Blocks(x);
-        var absmax = blocks.abs().amax([1]);
+        var absmax = (Numerics.MetaKernels.IsMeta(blocks) ? Numerics.MetaKernels.Abs(blocks) : blocks.abs()).amax([1]);
         var normalised = blocks / absmax.clamp_min(float.Epsilon).unsqueeze(1);
         var idx = searchsorted(_midpoints.to(x.device), normalised.contiguous()).to(ScalarType.Byte);
         var codes = idx.flatten()[..(int)n].reshape(x.shape);

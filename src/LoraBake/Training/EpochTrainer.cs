@@ -7,6 +7,7 @@ using LoraBake.Models;
 using LoraBake.Models.Text;
 using LoraBake.Models.Vae;
 using LoraBake.Networks;
+using LoraBake.Numerics;
 using LoraBake.Recipes;
 using LoraBake.Runtime;
 using TorchSharp;
@@ -73,7 +74,6 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
             .Select(f => double.Parse(f[2], NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
         var batches = schedule.BatchesOf(epoch);
         var encoder = new PromptEncoder(model.Tokenizer, model.TextEncoder);
-        var noise = NoiseSchedule.StableDiffusion;
         var parameters = groups.SelectMany(g => g.Params).ToList();
         using var generator = new Generator(EpochSeed(training.Seed, epoch));
         var clock = Stopwatch.StartNew();
@@ -83,51 +83,30 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         model.Unet.train();
         model.Unet.GradientCheckpointing = training.GradientCheckpointing;
 
+        var scaler = DynamicLossScaler.Needed(model.Device, model.FrozenDtype) ? new DynamicLossScaler() : null;
         foreach (var batch in batches)
         {
             using var scope = NewDisposeScope();
             optimizer.SetLrMultiplier(schedule.Lr.Multiplier(globalStep));
 
-            var latents = stack(batch.Samples.Select(s => input.Latents.Get(index.Images[s.ImageIndex].PngSha256, Flip(s, epoch, training.Seed, index))).ToArray())
-                .mul(AutoencoderKL.ScalingFactor);
+            var latents = stack(batch.Samples.Select(s => input.Latents.Get(index.Images[s.ImageIndex].PngSha256, Flip(s, epoch, training.Seed, index))).ToArray());
             var captions = batch.Samples.Select(s => Caption(index, s, epoch, training.Seed)).ToList();
-            Tensor context;
-            if (trainText) context = Encode(encoder, captions, training);
-            else using (no_grad()) context = Encode(encoder, captions, training);
-
-            var eps = randn(latents.shape, generator: generator);
-            if (training.NoiseOffset > 0) eps = eps + training.NoiseOffset * randn([latents.shape[0], latents.shape[1], 1, 1], generator: generator);
-            var timesteps = randint(0, noise.NumTrainTimesteps, [latents.shape[0]], dtype: ScalarType.Int64, generator: generator);
-            var noisy = noise.AddNoise(latents, eps, timesteps);
-
-            var pred = model.Unet.forward(noisy, timesteps, context).to(ScalarType.Float32);
-            var perSample = nn.functional.mse_loss(pred, eps, nn.Reduction.None).mean([1, 2, 3]);
-            if (batch.Samples.Any(s => index.Images[s.ImageIndex].IsReg) && training.PriorLossWeight != 1.0)
-                perSample = perSample * tensor(batch.Samples.Select(s => index.Images[s.ImageIndex].IsReg ? (float)training.PriorLossWeight : 1f).ToArray());
-            if (training.MinSnrGamma is { } gamma) perSample = perSample * MinSnr.Weights(noise, timesteps, gamma);
-            var stepLoss = perSample.mean();
-            double value = stepLoss.item<float>();
-            if (!double.IsFinite(value))
-                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Forward, value, epoch, globalStep + 1, history, null, training.UnetLr);
-            stepLoss.backward();
-            if (network.Modules.FirstOrDefault(m => m.parameters().Any(p => p.grad is { } g && !g.isfinite().all().item<bool>())) is { } broken)
-                throw NonFiniteTraining.Error(NonFiniteTraining.Pass.Backward, value, epoch, globalStep + 1, history, broken.LoraName, training.UnetLr);
+            var isReg = batch.Samples.Select(s => index.Images[s.ImageIndex].IsReg).ToList();
+            var step = Step(network, optimizer, parameters, encoder, new StepBatch(latents, captions, isReg), training, generator, scaler,
+                (pass, value, broken) => NonFiniteTraining.Error(pass, value, epoch, globalStep + 1, history, broken, training.UnetLr));
+            double value = step.Loss;
             history.Add(value);
-            // kohya clips only when max_grad_norm is not 0; clip_grad_norm_(…, 0) would zero every gradient.
-            if (training.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, training.MaxGradNorm);
-            optimizer.Step();
-            optimizer.ZeroGrad();
 
             double lrUnet = groups.FirstOrDefault(g => g.Name == "unet")?.Lr ?? 0;
             double lrText = groups.FirstOrDefault(g => g.Name == "text_encoder")?.Lr ?? 0;
-            var ts = timesteps.data<long>().ToArray();
-            loss.Append(string.Create(CultureInfo.InvariantCulture, $"{globalStep + 1},{epoch},{value:R},{lrUnet:R},{lrText:R},{string.Join(' ', ts)}\n"));
+            loss.Append(string.Create(CultureInfo.InvariantCulture, $"{globalStep + 1},{epoch},{value:R},{lrUnet:R},{lrText:R},{string.Join(' ', step.Timesteps)}\n"));
             globalStep++;
             done++;
             sum += value;
             ema = double.IsNaN(ema) ? value : 0.9 * ema + 0.1 * value;
             Report(epoch, schedule, done, batches.Count, ema, lrUnet, clock.Elapsed);
         }
+        if (scaler is { SkippedSteps: > 0 }) log($"epoch {epoch}: fp16 loss scaling skipped {scaler.SkippedSteps} step(s) on overflow; scale now {scaler.Scale}");
 
         var state = new TrainingState(epoch, globalStep);
         var net = network.StateDict(ScalarType.Float32);
@@ -135,6 +114,71 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         foreach (var x in net.Values) x.Dispose();
         network.Remove();
         return new Result(state, done > 0 ? sum / done : double.NaN, clock.Elapsed, done);
+    }
+
+    /// <summary>One batch: cached latents (CPU, unscaled), captions, and which images are regularization images.</summary>
+    internal sealed record StepBatch(Tensor Latents, IReadOnlyList<string> Captions, IReadOnlyList<bool> IsReg);
+
+    /// <summary>The loss (NaN where the device cannot be read, i.e. meta) and the batch's timesteps.</summary>
+    internal sealed record StepResult(double Loss, long[] Timesteps);
+
+    /// <summary>
+    /// One optimizer step, on the model's device: noise and timesteps are drawn from the CPU generator (the same
+    /// numbers on every device) and moved; forward, per-sample loss, backward (scaled when fp16 on CUDA), the
+    /// non-finite checks, clipping and the step. On the meta device nothing can be read back, so the loss is NaN
+    /// and the finiteness checks are skipped; every tensor still has to be on the model's device.
+    /// </summary>
+    internal StepResult Step(LoraNetwork network, NetworkOptimizer optimizer, IReadOnlyList<TorchSharp.Modules.Parameter> parameters, PromptEncoder encoder,
+        StepBatch batch, TrainingSettings training, Generator generator, DynamicLossScaler? scaler,
+        Func<NonFiniteTraining.Pass, double, string?, Exception> nonFinite)
+    {
+        var device = model.Device;
+        bool readable = device.type != DeviceType.META;
+        bool trainText = training.TextEncoderLr > 0;
+        var noise = NoiseSchedule.StableDiffusion;
+
+        var latents = batch.Latents.to(device).mul(AutoencoderKL.ScalingFactor);
+        Tensor context;
+        if (trainText) context = Encode(encoder, batch.Captions, training);
+        else using (no_grad()) context = Encode(encoder, batch.Captions, training);
+
+        var eps = randn(latents.shape, generator: generator);
+        if (training.NoiseOffset > 0) eps = eps + training.NoiseOffset * randn([latents.shape[0], latents.shape[1], 1, 1], generator: generator);
+        var timestepsCpu = randint(0, noise.NumTrainTimesteps, [latents.shape[0]], dtype: ScalarType.Int64, generator: generator);
+        eps = eps.to(device);
+        var timesteps = timestepsCpu.to(device);
+        var noisy = noise.AddNoise(latents, eps, timesteps);
+
+        var pred = model.Unet.forward(noisy, timesteps, context).to(ScalarType.Float32);
+        var squared = MetaKernels.IsMeta(pred) ? MetaKernels.SquaredError(pred, eps) : nn.functional.mse_loss(pred, eps, nn.Reduction.None);
+        var perSample = squared.mean([1, 2, 3]);
+        if (batch.IsReg.Any(r => r) && training.PriorLossWeight != 1.0)
+            perSample = perSample * tensor(batch.IsReg.Select(r => r ? (float)training.PriorLossWeight : 1f).ToArray(), device: device);
+        if (training.MinSnrGamma is { } gamma) perSample = perSample * MinSnr.Weights(noise, timesteps, gamma);
+        var stepLoss = perSample.mean();
+        double value = readable ? stepLoss.item<float>() : double.NaN;
+        if (readable && !double.IsFinite(value)) throw nonFinite(NonFiniteTraining.Pass.Forward, value, null);
+        if (scaler is null)
+        {
+            stepLoss.backward();
+            if (readable && network.Modules.FirstOrDefault(m => m.parameters().Any(p => p.grad is { } g && !g.isfinite().all().item<bool>())) is { } broken)
+                throw nonFinite(NonFiniteTraining.Pass.Backward, value, broken.LoraName);
+        }
+        else
+        {
+            // fp16 on CUDA: an overflowed scaled gradient skips the step and halves the scale (GradScaler's rule).
+            scaler.ScaleLoss(stepLoss).backward();
+            if (!scaler.UnscaleAndUpdate(parameters.Select(p => p.grad).OfType<Tensor>()))
+            {
+                optimizer.ZeroGrad();
+                return new StepResult(value, timestepsCpu.data<long>().ToArray());
+            }
+        }
+        // kohya clips only when max_grad_norm is not 0; clip_grad_norm_(…, 0) would zero every gradient.
+        if (training.MaxGradNorm > 0) GradientClipping.ClipGradNorm(parameters, training.MaxGradNorm);
+        optimizer.Step();
+        optimizer.ZeroGrad();
+        return new StepResult(value, timestepsCpu.data<long>().ToArray());
     }
 
     public const string LossHeader = "step,epoch,loss,lr_unet,lr_te,timestep\n";

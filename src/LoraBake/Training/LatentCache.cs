@@ -1,3 +1,4 @@
+using LoraBake.Models;
 using LoraBake.Models.Vae;
 using LoraBake.Pipeline;
 using SixLabors.ImageSharp;
@@ -33,8 +34,8 @@ public sealed class LatentCache(ArtifactStore store, string vaeKey, Func<Autoenc
         using var generator = new Generator(Seed(key));
         Tensor latent;
         using (no_grad())
-        using (var posterior = vae().Encode(image))
-            latent = posterior.Sample(generator)[0].to(ScalarType.Float32).contiguous();
+        using (var posterior = vae().Encode(image.to(vae().ParameterDevice())))
+            latent = posterior.Sample(generator)[0].to(ScalarType.Float32).cpu().contiguous();
         if (!latent.isfinite().all().item<bool>())
             throw new InvalidDataException($"the VAE produced NaN/inf latents for processed image {pngSha256}; the VAE is broken (try a separate `vae:`)");
         using (var w = store.BeginEntry(Kind, key))

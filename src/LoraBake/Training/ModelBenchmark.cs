@@ -19,15 +19,23 @@ public static class ModelBenchmark
 {
     public sealed record Line(string What, double Seconds, string Detail);
 
-    public static double MatmulGflops(int n = 2048, int repeats = 5, ScalarType dtype = ScalarType.Float32)
+    public static double MatmulGflops(int n = 2048, int repeats = 5, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         using var scope = NewDisposeScope();
-        var a = randn([n, n]).to(dtype);
-        var b = randn([n, n]).to(dtype);
+        var a = randn([n, n]).to(dtype, device ?? CPU);
+        var b = randn([n, n]).to(dtype, device ?? CPU);
         using (no_grad()) matmul(a, b).Dispose();
+        Synchronize(a.device);
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < repeats; i++) using (no_grad()) matmul(a, b).Dispose();
+        Synchronize(a.device);
         return 2.0 * n * n * (double)n * repeats / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    /// <summary>Waits for a GPU's queued kernels, so a wall-clock time covers them (no-op on the CPU).</summary>
+    public static void Synchronize(Device device)
+    {
+        if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
     }
 
     /// <summary>Median seconds of <paramref name="runs"/> calls, after one warm-up call when runs &gt; 1.</summary>
@@ -98,17 +106,21 @@ public static class ModelBenchmark
         readonly AdamWOptimizer optimizer;
         readonly Tensor x, t, c, eps;
 
-        public StepRig(UNetConfig config, int latent, ScalarType frozen, bool gradientCheckpointing, int dim)
+        readonly Device device;
+
+        public StepRig(UNetConfig config, int latent, ScalarType frozen, bool gradientCheckpointing, int dim, Device? device = null)
         {
             torch.manual_seed(0);
+            this.device = device ?? CPU;
             Unet = new UNet2DConditionModel(config, dtype: frozen);   // built in its dtype: no fp32 copy in the peak
+            if (this.device.type != DeviceType.CPU) Unet.to(this.device);
             Unet.GradientCheckpointing = gradientCheckpointing;
             Network = LoraNetwork.Create(Unet, null, NetworkType.LoRA, dim, dim / 2.0);
             optimizer = new AdamWOptimizer(Network.ParamGroups(1e-4, null, 1e-4));
-            x = randn([1, config.InChannels, latent, latent]);
-            t = full([1], 500L, ScalarType.Int64);
-            c = randn([1, 77, config.CrossAttentionDim]);
-            eps = randn([1, config.InChannels, latent, latent]);
+            x = randn([1, config.InChannels, latent, latent]).to(this.device);
+            t = full([1], 500L, ScalarType.Int64).to(this.device);
+            c = randn([1, 77, config.CrossAttentionDim]).to(this.device);
+            eps = randn([1, config.InChannels, latent, latent]).to(this.device);
         }
 
         /// <returns>Seconds of the forward (to the loss) within the step.</returns>
@@ -121,6 +133,7 @@ public static class ModelBenchmark
             loss.backward();
             optimizer.Step();
             optimizer.ZeroGrad();
+            Synchronize(device);
             return forward;
         }
 
@@ -137,9 +150,10 @@ public static class ModelBenchmark
     /// One timed training step (see <see cref="StepRig"/>). Peak RSS is the whole process's, so run one setting per
     /// process to compare settings.
     /// </summary>
-    public static StepResult TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, bool gradientCheckpointing = false, int dim = 16)
+    public static StepResult TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, bool gradientCheckpointing = false, int dim = 16,
+        Device? device = null)
     {
-        using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim);
+        using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim, device);
         double s = Time(() => rig.Step(), runs);
         // Useful work: the forward, and a backward to the inputs of about the same size (the frozen weights need no
         // gradient); the adapters' own work is small next to it. Recomputation is not counted: it is overhead.

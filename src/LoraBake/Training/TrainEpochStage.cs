@@ -43,6 +43,8 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Current.Name);
         // Recomputed blocks round their weight gradients differently in the last bits.
         if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
+        // A GPU trains different bits than the CPU; the CPU adds nothing, so locks from before the setting stay valid.
+        if (Runtime.ComputeDevice.FingerprintComponent(t.Device) is { } device) fb.Add("device", device);
         if (TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
         if (t.ContinueFromLora is { } lora)
@@ -93,9 +95,11 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         if (recipe.Training.MixedPrecision == "auto") context.Log($"{Name}: {AutoPrecision.Current.Summary}");
         context.Log($"{Name}: loading {model.Source} ({model.FileName})");
         var dtype = FrozenDtype(recipe.Training.MixedPrecision);
+        var device = Runtime.ComputeDevice.Select(recipe.Training.Device, DeviceSetting);
+        context.Log($"{Name}: device {device}");
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
             ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir), dtype,
-            ModelFiles.Sidecar(downloadDir));
+            ModelFiles.Sidecar(downloadDir), device);
         var latents = new LatentCache(context.Store, LatentCache.VaeKey(model.Sha256, vae?.Sha256), () => sd.Vae);
         var previous = PreviousStage is { } p ? context.UpstreamDirectory(p) : null;
 
@@ -110,6 +114,9 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         if (recipe.Evaluation.Preview)
             Preview?.Invoke(context, index, output.Directory, Epoch, totalEpochs);
     }
+
+    /// <summary>How errors name the device setting: the recipe key, which the CLI's --device overrides.</summary>
+    public const string DeviceSetting = "training.device (or --device)";
 
     /// <summary>The dtype the frozen base weights are held in; auto is decided per machine (<see cref="AutoPrecision"/>).</summary>
     public static ScalarType FrozenDtype(string mixedPrecision) => mixedPrecision switch

@@ -16,7 +16,7 @@ public class NamespaceDependencyTests
     {
         ["Runtime"] = [],
         ["Numerics"] = [],
-        ["Diffusion"] = [],
+        ["Diffusion"] = ["Numerics"],
         ["Models"] = ["Numerics", "Runtime"],
         ["Networks"] = ["Models", "Numerics", "Runtime"],
         ["Recipes"] = ["Networks", "Runtime"],

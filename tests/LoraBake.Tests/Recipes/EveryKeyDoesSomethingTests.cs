@@ -83,6 +83,8 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         // fp16: auto may resolve to bf16 or fp32 depending on the machine, but never to fp16 on a CPU.
         new("training.mixed_precision", "training.mixed_precision: fp16", "Train-Epoch-01", "frozen"),
         new("training.gradient_checkpointing", "training.gradient_checkpointing: true", "Train-Epoch-01", "metadata:ss_gradient_checkpointing"),
+        // cuda: on a CPU machine auto and cpu are the same device, and a GPU's fingerprint differs from the CPU's.
+        new("training.device", "training.device: cuda", "Train-Epoch-01", "device"),
         new("training.optimizer", "training.optimizer: Lion", "Train-Epoch-01", "optimizer"),
         new("training.override_values_for_dadapt_and_prodigy", "training.override_values_for_dadapt_and_prodigy: false", "Train-Epoch-01", "optimizer",
             "training.optimizer: Prodigy\ntraining.unet_lr: 1.0\ntraining.text_encoder_lr: 1.0"),
@@ -206,6 +208,7 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
                      $" tokenizer={ModelFiles.TokenizerDir(recipe, projectDir, "/model/tiny.safetensors", "/entry")}";
         o["start"] = recipe.Training.ContinueFromLora is { } lora ? ContinueFromLora.Resolve(lora, projectDir, out _) ?? "missing" : "none";
         o["frozen"] = TrainEpochStage.FrozenDtype(recipe.Training.MixedPrecision).ToString();
+        o["device"] = LoraBake.Runtime.ComputeDevice.Resolve(recipe.Training.Device);
 
         DatasetResult processed;
         try

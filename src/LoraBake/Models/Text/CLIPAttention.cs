@@ -34,7 +34,7 @@ public sealed class CLIPAttention : nn.Module<Tensor, Tensor>
         var k = Heads(k_proj.call(hidden));
         var v = Heads(v_proj.call(hidden));
         // is_causal applies the same lower-triangular mask as transformers' _create_4d_causal_attention_mask.
-        var attn = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+        var attn = MetaRouting.Attention(q, k, v, causal: true);
         var merged = attn.transpose(1, 2).reshape(b, t, _heads * _headDim);
         return out_proj.call(merged).MoveToOuterDisposeScope();
     }

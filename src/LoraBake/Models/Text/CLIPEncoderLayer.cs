@@ -25,8 +25,8 @@ public sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        var h = hidden + self_attn.call(layer_norm1.call(hidden));
-        h = h + mlp.call(layer_norm2.call(h));
+        var h = hidden + self_attn.call(layer_norm1.Routed(hidden));
+        h = h + mlp.call(layer_norm2.Routed(h));
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -30,7 +30,7 @@ public sealed class CLIPTextEmbeddings : nn.Module<Tensor, Tensor>
         if (t > _maxPositions)
             throw new ArgumentException($"Sequence length {t} exceeds the {_maxPositions} position embeddings.");
         var positions = arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
-        var result = token_embedding.call(inputIds) + position_embedding.call(positions);
+        var result = token_embedding.Routed(inputIds) + position_embedding.Routed(positions);
         return result.MoveToOuterDisposeScope();
     }
 }

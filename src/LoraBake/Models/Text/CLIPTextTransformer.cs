@@ -45,7 +45,7 @@ public sealed class CLIPTextTransformer : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = encoder.Forward(embeddings.call(inputIds), encoder.Count, null);
-        return final_layer_norm.call(h).MoveToOuterDisposeScope();
+        return final_layer_norm.Routed(h).MoveToOuterDisposeScope();
     }
 
     public ClipTextOutput Forward(Tensor inputIds, bool outputHiddenStates)
@@ -53,7 +53,7 @@ public sealed class CLIPTextTransformer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var states = outputHiddenStates ? new List<Tensor>() : null;
         var h = encoder.Forward(embeddings.call(inputIds), encoder.Count, states);
-        var last = final_layer_norm.call(h);
+        var last = final_layer_norm.Routed(h);
         var pooled = Pool(last, inputIds);
         return new ClipTextOutput
         {
@@ -73,7 +73,7 @@ public sealed class CLIPTextTransformer : nn.Module<Tensor, Tensor>
             throw new ArgumentOutOfRangeException(nameof(clipSkip), clipSkip, $"clip skip must be 1..{encoder.Count}.");
         using var scope = NewDisposeScope();
         var h = encoder.Forward(embeddings.call(inputIds), encoder.Count + 1 - clipSkip, null);
-        return final_layer_norm.call(h).MoveToOuterDisposeScope();
+        return final_layer_norm.Routed(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -94,7 +94,8 @@ public sealed class PromptEncoder(ClipTokenizer tokenizer, ClipTextModel model)
         var flatWeights = rows.SelectMany(r =>
             new[] { 1f }.Concat(Enumerable.Range(0, n).SelectMany(k => r.Weights.Skip(k * width + 1).Take(ChunkLength))).Append(1f)).ToArray();
         var weights = tensor(flatWeights, [prompts.Count, n * ChunkLength + 2]);
-        if (device != null) { ids = ids.to(device); weights = weights.to(device); }
+        device ??= Model.ParameterDevice();
+        ids = ids.to(device); weights = weights.to(device);
         var hidden = EncodeIds(ids, clipSkip);
         return (hidden * weights.to(hidden.dtype).unsqueeze(-1)).MoveToOuterDisposeScope();
     }
@@ -112,7 +113,7 @@ public sealed class PromptEncoder(ClipTokenizer tokenizer, ClipTextModel model)
     {
         using var scope = NewDisposeScope();
         var ids = Tokenize(prompts, maxTokenLength);
-        if (device != null) ids = ids.to(device);
+        ids = ids.to(device ?? Model.ParameterDevice());
         return EncodeIds(ids, clipSkip).MoveToOuterDisposeScope();
     }
 

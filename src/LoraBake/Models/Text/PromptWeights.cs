@@ -92,7 +92,8 @@ public static partial class PromptWeights
         var originalMean = hidden.mean();
         var z = hidden * weights.to(hidden.dtype).unsqueeze(-1);
         var newMean = z.mean();
-        if (newMean.item<float>() == 0f) return z.MoveToOuterDisposeScope();
+        // A meta tensor has no value to compare; the device-plumbing test takes the general path.
+        if (!Numerics.MetaKernels.IsMeta(newMean) && newMean.item<float>() == 0f) return z.MoveToOuterDisposeScope();
         return (z * (originalMean / newMean)).MoveToOuterDisposeScope();
     }
 }

@@ -86,7 +86,8 @@ public sealed class WebuiPromptEncoder(ClipTokenizer tokenizer, ClipTextModel mo
             var chunk = batch.Select(c => i < c.Count ? c[i] : EmptyChunk()).ToList();
             var ids = tensor(chunk.SelectMany(c => c.Tokens.Select(t => (long)t)).ToArray(), [chunk.Count, ChunkLength + 2]);
             var weights = tensor(chunk.SelectMany(c => c.Multipliers).ToArray(), [chunk.Count, ChunkLength + 2]);
-            if (device != null) { ids = ids.to(device); weights = weights.to(device); }
+            device ??= Model.ParameterDevice();
+            ids = ids.to(device); weights = weights.to(device);
             var z = Model.ForwardClipSkip(ids, clipSkip);
             zs.Add(PromptWeights.ApplyOriginalEmphasis(z, weights));
         }

@@ -45,7 +45,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         long headDim = q.shape[^1] / heads;
         // [B, N, heads·d] → [B, heads, N, d]
         Tensor SplitHeads(Tensor x) => x.view(batch, -1, heads, headDim).transpose(1, 2);
-        var o = nn.functional.scaled_dot_product_attention(SplitHeads(q), SplitHeads(k), SplitHeads(v));
+        var o = MetaRouting.Attention(SplitHeads(q), SplitHeads(k), SplitHeads(v));
         o = o.transpose(1, 2).reshape(batch, -1, heads * headDim);
         foreach (var layer in to_out) o = layer.call(o);
         return o.MoveToOuterDisposeScope();

@@ -34,9 +34,9 @@ public sealed class BasicTransformerBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hidden, Tensor context)
     {
         using var scope = NewDisposeScope();
-        var h = attn1.call(norm1.call(hidden), null) + hidden;
-        h = attn2.call(norm2.call(h), context) + h;
-        h = ff.call(norm3.call(h)) + h;
+        var h = attn1.call(norm1.Routed(hidden), null) + hidden;
+        h = attn2.call(norm2.Routed(h), context) + h;
+        h = ff.call(norm3.Routed(h)) + h;
         return h.MoveToOuterDisposeScope();
     }
 }

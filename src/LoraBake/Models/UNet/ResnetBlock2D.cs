@@ -49,10 +49,10 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
     private Tensor Compute(Tensor input, Tensor temb)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.call(nn.functional.silu(norm1.call(input)));
+        var h = conv1.call(nn.functional.silu(norm1.Routed(input)));
         var t = time_emb_proj.call(nn.functional.silu(temb));
         h = h + t.unsqueeze(-1).unsqueeze(-1);
-        h = conv2.call(dropout.call(nn.functional.silu(norm2.call(h))));
+        h = conv2.call(dropout.call(nn.functional.silu(norm2.Routed(h))));
         var skip = conv_shortcut is null ? input : conv_shortcut.call(input);
         return (skip + h).MoveToOuterDisposeScope();
     }

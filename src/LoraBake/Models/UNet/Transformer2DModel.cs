@@ -40,7 +40,7 @@ public sealed class Transformer2DModel : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = hidden.shape[0], height = hidden.shape[2], width = hidden.shape[3];
-        var h = proj_in.call(norm.call(hidden));
+        var h = proj_in.call(norm.Routed(hidden));
         long inner = h.shape[1];
         h = h.permute(0, 2, 3, 1).reshape(b, height * width, inner);
         foreach (var block in transformer_blocks) h = block.call(h, context);

@@ -141,7 +141,7 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         }
 
         // 5. out
-        x = conv_out.call(nn.functional.silu(conv_norm_out.call(x)));
+        x = conv_out.call(nn.functional.silu(conv_norm_out.Routed(x)));
         return x.MoveToOuterDisposeScope();
     }
 

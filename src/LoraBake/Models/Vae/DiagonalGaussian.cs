@@ -24,7 +24,8 @@ public sealed class DiagonalGaussian : IDisposable
     public Tensor Sample(Generator? generator = null)
     {
         using var scope = NewDisposeScope();
-        var eps = randn(Mean.shape, dtype: Mean.dtype, device: Mean.device, generator: generator);
+        // Drawn on the generator's device (the CPU for seeded draws), then moved: the same numbers on every device.
+        var eps = randn(Mean.shape, dtype: Mean.dtype, device: generator?.device ?? Mean.device, generator: generator).to(Mean.device);
         return (Mean + Std * eps).MoveToOuterDisposeScope();
     }
 

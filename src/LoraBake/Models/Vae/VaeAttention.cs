@@ -28,12 +28,12 @@ public sealed class VaeAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (b, ch, hgt, wid) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-        var h = group_norm.forward(x).view(b, ch, hgt * wid).transpose(1, 2);
+        var h = group_norm.Routed(x).view(b, ch, hgt * wid).transpose(1, 2);
         // One head: [B, 1, HW, C]; SDPA scales by 1/sqrt(C) as diffusers does.
         var q = to_q.forward(h).unsqueeze(1);
         var k = to_k.forward(h).unsqueeze(1);
         var v = to_v.forward(h).unsqueeze(1);
-        var a = nn.functional.scaled_dot_product_attention(q, k, v).squeeze(1);
+        var a = MetaRouting.Attention(q, k, v).squeeze(1);
         var o = to_out[0].forward(a).transpose(1, 2).reshape(b, ch, hgt, wid);
         return (o + x).MoveToOuterDisposeScope();
     }

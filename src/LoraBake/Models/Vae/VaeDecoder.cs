@@ -32,6 +32,6 @@ public sealed class VaeDecoder : nn.Module<Tensor, Tensor>
         var h = conv_in.forward(z);
         h = mid_block.forward(h);
         foreach (var b in up_blocks) h = b.forward(h);
-        return conv_out.forward(nn.functional.silu(conv_norm_out.forward(h))).MoveToOuterDisposeScope();
+        return conv_out.forward(nn.functional.silu(conv_norm_out.Routed(h))).MoveToOuterDisposeScope();
     }
 }

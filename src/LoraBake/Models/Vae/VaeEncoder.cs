@@ -32,6 +32,6 @@ public sealed class VaeEncoder : nn.Module<Tensor, Tensor>
         var h = conv_in.forward(x);
         foreach (var b in down_blocks) h = b.forward(h);
         h = mid_block.forward(h);
-        return conv_out.forward(nn.functional.silu(conv_norm_out.forward(h))).MoveToOuterDisposeScope();
+        return conv_out.forward(nn.functional.silu(conv_norm_out.Routed(h))).MoveToOuterDisposeScope();
     }
 }

@@ -27,8 +27,8 @@ public sealed class VaeResnetBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.forward(nn.functional.silu(norm1.forward(x)));
-        h = conv2.forward(nn.functional.silu(norm2.forward(h)));
+        var h = conv1.forward(nn.functional.silu(norm1.Routed(x)));
+        h = conv2.forward(nn.functional.silu(norm2.Routed(h)));
         var skip = conv_shortcut is null ? x : conv_shortcut.forward(x);
         return (skip + h).MoveToOuterDisposeScope();
     }
