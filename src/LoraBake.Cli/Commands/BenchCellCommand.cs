@@ -14,10 +14,13 @@ using static TorchSharp.torch;
 namespace LoraBake.Cli.Commands;
 
 /// <summary>
-/// `lorabake bench cell`: seconds for one evaluation cell (text to image) on a full-size SD1.5 architecture with
-/// random weights, without a LoRA and with one (merged into the weights, and as forward hooks).
+/// `lorabake bench cell`: seconds for one evaluation grid cell — one setting rendered for S seeds — on a full-size
+/// SD1.5 architecture with random weights and a LoRA merged, as the grid rendered it before (one seed at a time, the
+/// LoRA merged and restored around each) and as it renders now (the seeds as one UNet batch, one merge). Each way
+/// prints its total, the time per image, the mean UNet step (from the second step on) and the fixed rest (prompt
+/// encoding, merge, noise, VAE decodes), and the total projected to 20 steps, so a short run still gives the 20-step cell.
 /// </summary>
-[Description("Time one grid cell on the full-size SD1.5 architecture (random weights): no LoRA, LoRA merged, LoRA as forward hooks.")]
+[Description("Time one grid cell (S seeds) on the full-size SD1.5 architecture (random weights, a LoRA merged): one seed at a time, then the seeds batched.")]
 public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -29,10 +32,20 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
         [CommandOption("--size <PX>")]
         [DefaultValue(512)]
         public int Size { get; init; } = 512;
+
+        [CommandOption("--seeds <S>")]
+        [Description("Seeds in the cell (the demo's grids have 2)")]
+        [DefaultValue(2)]
+        public int Seeds { get; init; } = 2;
+
+        [CommandOption("--hooks")]
+        [Description("Also time one seed with the LoRA as forward hooks")]
+        public bool Hooks { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Seeds < 1 || settings.Steps < 1) throw new Runtime.UserError("--seeds and --steps must be at least 1");
         var temp = Path.Combine(Path.GetTempPath(), "lorabake-bench-cell-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(temp);
         try
@@ -60,20 +73,37 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
                 SafetensorsWriter.Save(lora, network.StateDict(ScalarType.Float16));
                 network.Remove();
             }
-            var request = new GenerateRequest("1girl, solo, red hair", "lowres", 1, settings.Steps, "euler_a", 7, settings.Size, settings.Size, []);
-            foreach (var (label, mode, loras) in new (string, LoraApplyMode, IReadOnlyList<LoraReference>)[]
-                     {
-                         ("no LoRA", LoraApplyMode.Merge, []),
-                         ("LoRA dim 16, merged", LoraApplyMode.Merge, [LoraReference.Uniform(lora, 0.8)]),
-                         ("LoRA dim 16, forward hooks", LoraApplyMode.Hooks, [LoraReference.Uniform(lora, 0.8)]),
-                     })
+            var request = new GenerateRequest("1girl, solo, red hair", "lowres", 1, settings.Steps, "euler_a", 7, settings.Size, settings.Size,
+                [LoraReference.Uniform(lora, 0.8)]);
+            var seeds = Enumerable.Range(1, settings.Seeds).Select(s => (long)s).ToList();
+            string cell = string.Create(CultureInfo.InvariantCulture,
+                $"SD1.5 cell {settings.Size}px, {seeds.Count} seed(s), {settings.Steps} steps euler_a cfg 7, LoRA dim 16 merged");
+
+            // Before: each seed its own render, the LoRA merged and restored around it.
+            var single = new StepClock();
+            using (var generator = new Sd1Generator(model))
             {
-                using var generator = new Sd1Generator(model, mode);
-                var sw = Stopwatch.StartNew();
-                using var image = generator.Generate(request with { Loras = loras });
-                double s = sw.Elapsed.TotalSeconds;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"SD1.5 cell {settings.Size}px, {settings.Steps} steps euler_a cfg 7, {label}: {s:0.0} s ({1 / s:0.0000} cells/s)"));
+                generator.Generate(request with { Loras = [], Steps = 1, Width = 64, Height = 64 }).Dispose();   // warm-up, not timed
+                foreach (var seed in seeds)
+                    single.Time(() => generator.Generate(request with { Seed = seed }, single.OnStep).Dispose());
+            }
+            Console.WriteLine(single.Line(cell + ", one seed at a time", seeds.Count, settings.Steps));
+
+            // After: the seeds as one UNet batch, the LoRA merged once.
+            var batched = new StepClock();
+            using (var generator = new Sd1Generator(model))
+            using (generator.KeepLorasMerged())
+                batched.Time(() => { foreach (var image in generator.GenerateSeeds(request, seeds, batched.OnStep)) image.Dispose(); });
+            Console.WriteLine(batched.Line(cell + ", seeds batched", seeds.Count, settings.Steps));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{cell}: batched / one at a time = {batched.Total / single.Total:0.000} (projected to 20 steps: {batched.Projected(settings.Steps, 20) / single.Projected(settings.Steps, 20):0.000})"));
+
+            if (settings.Hooks)
+            {
+                var hooks = new StepClock();
+                using var generator = new Sd1Generator(model, LoraApplyMode.Hooks);
+                hooks.Time(() => generator.Generate(request, hooks.OnStep).Dispose());
+                Console.WriteLine(hooks.Line(cell.Replace("merged", "as forward hooks") + ", one seed", 1, settings.Steps));
             }
             return 0;
         }
@@ -81,5 +111,41 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
         {
             try { Directory.Delete(temp, true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>Total seconds of the timed renders and the seconds of each UNet step after the first of a render.</summary>
+    sealed class StepClock
+    {
+        readonly Stopwatch _watch = new();
+        readonly List<double> _steps = [];
+        double _lastStep;
+
+        public double Total => _watch.Elapsed.TotalSeconds;
+        public int Renders { get; private set; }
+        public double MeanStep => _steps.Count > 0 ? _steps.Average() : double.NaN;
+
+        public void Time(Action render)
+        {
+            Renders++;
+            _lastStep = double.NaN;
+            _watch.Start();
+            render();
+            _watch.Stop();
+        }
+
+        public void OnStep(int index, int count)
+        {
+            double now = _watch.Elapsed.TotalSeconds;
+            if (index > 0) _steps.Add(now - _lastStep);
+            _lastStep = now;
+        }
+
+        /// <summary>The same renders at <paramref name="to"/> steps: the fixed rest plus that many mean steps.</summary>
+        public double Projected(int steps, int to) =>
+            _steps.Count == 0 ? double.NaN : Total + (to - steps) * Renders * MeanStep;
+
+        public string Line(string label, int images, int steps) => string.Create(CultureInfo.InvariantCulture,
+            $"{label}: {Total:0.0} s ({Total / images:0.0} s per image); UNet step {MeanStep:0.00} s, the rest {Total - steps * Renders * MeanStep:0.0} s; " +
+            $"projected to 20 steps {Projected(steps, 20):0.0} s ({Projected(steps, 20) / images:0.0} s per image)");
     }
 }

@@ -22,10 +22,12 @@ namespace LoraBake.Evaluation;
 /// width=&lt;integer&gt;
 /// height=&lt;integer&gt;
 /// prompt_loras=&lt;JSON string&gt;     only when the prompt has &lt;lora:NAME:W&gt; tags: NAME=sha256 of each file
+/// batch=&lt;seeds, comma-separated&gt;  only when the render shares a UNet batch with other seeds (<see cref="SeedBatches"/>)
 /// </code>
 /// Strings are JSON-encoded so no value can forge a line; doubles use .NET's round-trip "R" form. The key
 /// depends only on the render, not on its place in a grid, so adding an epoch or a weight adds keys and keeps
-/// every existing one, and the baseline renders once however many rows show it.
+/// every existing one, and the baseline renders once however many rows show it. A render alone (batch of one) has
+/// no batch line, so its key is the one it had before seeds were batched.
 /// </summary>
 public static class CellKey
 {
@@ -33,8 +35,12 @@ public static class CellKey
 
     /// <param name="promptLoras">The prompt's own LoRA files by content (<see cref="PromptLoras.KeyOf"/>); null when it names none,
     /// so keys of prompts without tags are unchanged.</param>
-    public static string Canonical(string modelIdentity, string? loraSha256, RenderRequest r, string? promptLoras = null)
+    /// <param name="batch">The seeds rendered in one UNet batch with this one (<see cref="SeedBatches.Of"/>); null or one seed: alone.</param>
+    public static string Canonical(string modelIdentity, string? loraSha256, RenderRequest r, string? promptLoras = null,
+        IReadOnlyList<long>? batch = null)
     {
+        if (batch is { Count: > 1 } && !batch.Contains(r.Seed))
+            throw new ArgumentException($"seed {r.Seed} is not in its batch [{string.Join(",", batch)}]");
         if (r.IsBaseline != (loraSha256 is null))
             throw new ArgumentException(r.IsBaseline ? "A baseline render has no LoRA file." : "A LoRA render needs its file's hash.");
         var sb = new StringBuilder();
@@ -52,6 +58,7 @@ public static class CellKey
         Line("width", r.Width.ToString(CultureInfo.InvariantCulture));
         Line("height", r.Height.ToString(CultureInfo.InvariantCulture));
         if (promptLoras != null) Line("prompt_loras", Json(promptLoras));
+        if (batch is { Count: > 1 }) Line("batch", string.Join(",", batch.Select(s => s.ToString(CultureInfo.InvariantCulture))));
         return sb.ToString();
     }
 

@@ -53,11 +53,12 @@ public static class EpochPreview
 
             var cells = new CellStore(context.Store);
             var pending = new List<PendingRender>();
+            var batches = SeedBatches.Of(renders);   // settings whole, so each batch is the one Evaluate computes
             foreach (var r in renders)
             {
-                var canonical = CellKey.Canonical(identity, r.IsBaseline ? null : sha, r, PromptLoras.KeyOf(r.Prompt + "\n" + r.NegativePrompt, context.ProjectDir));
+                var canonical = CellKey.Canonical(identity, r.IsBaseline ? null : sha, r, PromptLoras.KeyOf(r.Prompt + "\n" + r.NegativePrompt, context.ProjectDir), batches[r]);
                 var key = Hashing.Sha256Text(canonical);
-                if (cells.TryGet(key) is null) pending.Add(new PendingRender(r, key, canonical, r.IsBaseline ? null : file));
+                if (cells.TryGet(key) is null) pending.Add(new PendingRender(r, key, canonical, r.IsBaseline ? null : file, batches[r]));
             }
             if (pending.Count == 0) return 0;
             string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);

@@ -33,7 +33,8 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     public const string JsonFile = "evaluation.json";
 
     public string Name => StageCatalog.Evaluate;
-    public int SchemaVersion => 1;
+    /// <summary>2: the seeds of a setting render as one UNet batch (<see cref="SeedBatches"/>), which rounds differently.</summary>
+    public int SchemaVersion => 2;
     public bool ProducesFloatResults => true;
     public IReadOnlyList<string> DependsOn { get; } = [StageCatalog.Download, StageCatalog.Process, exportStage];
 
@@ -90,15 +91,16 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         var keys = new Dictionary<RenderRequest, (string Key, string? LoraSha256)>();
         var paths = new Dictionary<RenderRequest, string>();
         var pending = new List<PendingRender>();
+        var batches = SeedBatches.Of(grid.DistinctRenders());
         foreach (var r in grid.DistinctRenders())
         {
             string? loraPath = null, loraSha256 = null;
             if (r.Epoch is { } e) (loraPath, loraSha256) = loras[e];
-            var canonical = CellKey.Canonical(identity, loraSha256, r, PromptLoras.KeyOf(r.Prompt + "\n" + r.NegativePrompt, context.ProjectDir));
+            var canonical = CellKey.Canonical(identity, loraSha256, r, PromptLoras.KeyOf(r.Prompt + "\n" + r.NegativePrompt, context.ProjectDir), batches[r]);
             var key = Hashing.Sha256Text(canonical);
             keys[r] = (key, loraSha256);
             if (cells.TryGet(key) is { } cached) paths[r] = cached;
-            else pending.Add(new PendingRender(r, key, canonical, loraPath));
+            else pending.Add(new PendingRender(r, key, canonical, loraPath, batches[r]));
         }
         pending = pending.OrderBy(p => p.Request.Epoch ?? -1).ThenBy(p => p.Request.Weight)
             .ThenBy(p => p.Request.Prompt, StringComparer.Ordinal).ThenBy(p => p.Request.Seed).ToList();

@@ -43,7 +43,7 @@ public sealed class DdimSampler : ISampler
         return sample.alias();
     }
 
-    public Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null)
+    public Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, NoiseGenerators? generators = null)
     {
         SamplerChecks.StepIndex(stepIndex, _timesteps.Length);
         using var scope = NewDisposeScope();

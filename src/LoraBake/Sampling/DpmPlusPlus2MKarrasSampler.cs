@@ -49,7 +49,7 @@ public sealed class DpmPlusPlus2MKarrasSampler : ISampler
         return sample.alias();
     }
 
-    public Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null)
+    public Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, NoiseGenerators? generators = null)
     {
         SamplerChecks.StepIndex(stepIndex, _timesteps.Length);
         if (stepIndex != _nextStep)

@@ -20,11 +20,13 @@ public sealed class EulerAncestralSampler : EulerFamilySampler
 
     public override string Name => "Euler a";
 
-    public override Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null)
+    public override Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, NoiseGenerators? generators = null)
     {
         SamplerChecks.StepIndex(stepIndex, Schedule.Timesteps.Length);
         using var scope = NewDisposeScope();
-        var noise = SamplerNoise.Randn(modelOutput.shape, modelOutput.dtype, modelOutput.device, generator);
+        var noise = generators is null
+            ? SamplerNoise.Randn(modelOutput.shape, modelOutput.dtype, modelOutput.device, null)
+            : generators.Randn(modelOutput.shape, modelOutput.dtype, modelOutput.device);
         return StepWithNoise(modelOutput, stepIndex, sample, noise).MoveToOuterDisposeScope();
     }
 

@@ -25,7 +25,7 @@ public abstract class EulerFamilySampler : ISampler
     public float InitNoiseSigma => Schedule.InitNoiseSigma;
     public void SetTimesteps(int steps) => Schedule.SetTimesteps(steps);
     public Tensor ScaleModelInput(Tensor sample, int stepIndex) => Schedule.ScaleModelInput(sample, stepIndex);
-    public abstract Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null);
+    public abstract Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, NoiseGenerators? generators = null);
 
     /// <summary>
     /// x moved from σ to <paramref name="sigmaTo"/> along the ODE's derivative, in diffusers' order of operations:

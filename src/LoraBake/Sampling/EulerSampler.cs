@@ -18,7 +18,7 @@ public sealed class EulerSampler : EulerFamilySampler
 
     public override string Name => "Euler";
 
-    public override Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null)
+    public override Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, NoiseGenerators? generators = null)
     {
         SamplerChecks.StepIndex(stepIndex, Schedule.Timesteps.Length);
         using var scope = NewDisposeScope();

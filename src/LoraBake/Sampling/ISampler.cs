@@ -5,7 +5,7 @@ namespace LoraBake.Sampling;
 /// <summary>
 /// One sampling algorithm in the shape of a diffusers scheduler, so the text-to-image loop does not care which:
 /// <c>SetTimesteps(n)</c>; <c>x = randn · InitNoiseSigma</c>; for i in 0..n−1:
-/// <c>ε = model(ScaleModelInput(x, i), Timesteps[i])</c>, <c>x = Step(ε, i, x, generator)</c>.
+/// <c>ε = model(ScaleModelInput(x, i), Timesteps[i])</c>, <c>x = Step(ε, i, x, generators)</c>.
 /// Steps must run in order, once each, after <see cref="SetTimesteps"/> (multistep samplers keep history).
 /// All arithmetic is float32; <see cref="Step"/> returns a float32 tensor.
 /// </summary>
@@ -31,8 +31,8 @@ public interface ISampler
 
     /// <summary>
     /// One step from x at <paramref name="stepIndex"/> to the next, given the model's ε prediction.
-    /// Ancestral samplers draw one <c>randn</c> shaped like the sample from <paramref name="generator"/>
-    /// (the global generator when null) on the generator's device, as diffusers' <c>randn_tensor</c> does.
+    /// Ancestral samplers draw one <c>randn</c> shaped like the sample from <paramref name="generators"/>
+    /// (the global generator when null) on the generators' device, as diffusers' <c>randn_tensor</c> does.
     /// </summary>
-    Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, Generator? generator = null);
+    Tensor Step(Tensor modelOutput, int stepIndex, Tensor sample, NoiseGenerators? generators = null);
 }

@@ -10,6 +10,8 @@ namespace LoraBake.Sampling;
 /// LoRA files loaded onto one <see cref="Sd1Model"/>, kept between renders (keyed by full path, size and
 /// write time) so a grid that renders one file at several strengths loads it once. Networks sit detached
 /// while unused; <see cref="Apply"/> attaches or merges them for one render and its result undoes that.
+/// Inside <see cref="KeepMerged"/>, a merge outlives its render: the next render with the same files and strengths
+/// finds it in place, and any other render (another file, weight or the baseline) first restores the base weights.
 /// </summary>
 internal sealed class LoraCache(Sd1Model model) : IDisposable
 {
@@ -17,6 +19,13 @@ internal sealed class LoraCache(Sd1Model model) : IDisposable
 
     /// <summary>How many times a file was read (not served from the cache).</summary>
     public int FileLoads { get; private set; }
+
+    /// <summary>How many times LoRA weights were merged into the model (renders reusing a kept merge do not count).</summary>
+    public int Merges { get; private set; }
+
+    bool _keeping;
+    List<(LoraNetwork Network, double Te, double Unet)>? _keptSet;
+    IDisposable? _kept;
 
     public LoraNetwork Get(string path)
     {
@@ -46,7 +55,35 @@ internal sealed class LoraCache(Sd1Model model) : IDisposable
             .GroupBy(l => Path.GetFullPath(l.Path), StringComparer.Ordinal)
             .Select(g => (Network: Get(g.Key), Te: g.Sum(l => l.TextEncoderWeight), Unet: g.Sum(l => l.UnetWeight)))
             .ToList();
-        return mode == LoraApplyMode.Hooks ? Hooked(combined) : Merged(combined);
+        if (!_keeping || mode == LoraApplyMode.Hooks)
+        {
+            RestoreKept();
+            return mode == LoraApplyMode.Hooks ? Hooked(combined) : Merged(combined);
+        }
+        // The same network objects (a changed file is a new one) at the same strengths: the merge in place is this one.
+        if (_keptSet is null || !_keptSet.SequenceEqual(combined))
+        {
+            RestoreKept();
+            _kept = Merged(combined);
+            _keptSet = combined;
+        }
+        return new Undo(() => { });   // restored by the next different render or by the end of KeepMerged
+    }
+
+    /// <summary>Until the result is disposed, merged LoRAs stay merged between renders that use the same files at the
+    /// same strengths; disposing it restores the base weights exactly.</summary>
+    public IDisposable KeepMerged()
+    {
+        if (_keeping) throw new InvalidOperationException("KeepMerged is already active");
+        _keeping = true;
+        return new Undo(() => { RestoreKept(); _keeping = false; });
+    }
+
+    void RestoreKept()
+    {
+        _kept?.Dispose();
+        _kept = null;
+        _keptSet = null;
     }
 
     static IDisposable Hooked(List<(LoraNetwork Network, double Te, double Unet)> loras)
@@ -59,8 +96,9 @@ internal sealed class LoraCache(Sd1Model model) : IDisposable
         return new Undo(() => { foreach (var l in loras) l.Network.Remove(); });
     }
 
-    static IDisposable Merged(List<(LoraNetwork Network, double Te, double Unet)> loras)
+    IDisposable Merged(List<(LoraNetwork Network, double Te, double Unet)> loras)
     {
+        if (loras.Count > 0) Merges++;
         // Each weight as it was before each merge, copied back in reverse order: bit-exact even when
         // several networks touch one layer.
         var saved = new List<(Tensor Weight, Tensor Before)>();
@@ -102,6 +140,7 @@ internal sealed class LoraCache(Sd1Model model) : IDisposable
 
     public void Dispose()
     {
+        RestoreKept();
         foreach (var (_, _, network) in _networks.Values) network.Dispose();
         _networks.Clear();
     }

@@ -13,7 +13,8 @@ namespace LoraBake.Sampling;
 /// (attention weights, 75-token chunks, clip skip; cond and uncond padded to the same chunk count), the UNet
 /// sampled by <see cref="TextToImage"/> with seed-exact diffusers noise, the VAE decode to RGB. LoRA files
 /// (from the request and from <c>&lt;lora:…&gt;</c> tags) act only during one render; loaded files are kept
-/// for the next. Does not own the model.
+/// for the next. The seeds of one setting can share a UNet batch (<see cref="GenerateSeeds"/>); prompt encodings
+/// are kept for later renders (<see cref="TextEncodingCache"/>). Does not own the model.
 /// </summary>
 public sealed class Sd1Generator : IDisposable
 {
@@ -21,6 +22,7 @@ public sealed class Sd1Generator : IDisposable
     readonly WebuiPromptEncoder _encoder;
     readonly UNetNoisePredictor _unet;
     readonly LoraCache _loras;
+    readonly TextEncodingCache _encodings = new();
 
     public Sd1Generator(Sd1Model model, LoraApplyMode loraMode = LoraApplyMode.Merge)
     {
@@ -42,38 +44,81 @@ public sealed class Sd1Generator : IDisposable
     public IReadOnlyList<string> LoraSearchFolders { get; set; } = ["."];
 
     /// <summary>Renders one image. <paramref name="onStep"/> gets (step index, step count) after each sampler step.</summary>
-    public Image<Rgb24> Generate(GenerateRequest request, Action<int, int>? onStep = null)
+    public Image<Rgb24> Generate(GenerateRequest request, Action<int, int>? onStep = null) =>
+        GenerateSeeds(request, [request.Seed], onStep)[0];
+
+    /// <summary>
+    /// Renders <paramref name="request"/> once per seed (its own <see cref="GenerateRequest.Seed"/> is not used), the
+    /// seeds as one UNet batch ([2·S] with CFG). Each image draws its initial and ancestral noise from its own
+    /// generator, exactly as its single render does, and is decoded alone, so it equals that render up to float
+    /// rounding of the batched UNet. Throws <see cref="NonFiniteImageException"/> if any image is not finite.
+    /// The caller disposes the images.
+    /// </summary>
+    public IReadOnlyList<Image<Rgb24>> GenerateSeeds(GenerateRequest request, IReadOnlyList<long> seeds, Action<int, int>? onStep = null)
     {
         // No dispose scope around Render: LoRA networks it loads for the first time are kept by the cache.
-        using var decoded = Render(request, onStep);
-        return ImageConversion.ToImages(decoded)[0];
+        var decoded = Render(request, seeds, onStep);
+        var images = new List<Image<Rgb24>>();
+        try
+        {
+            foreach (var d in decoded) images.Add(ImageConversion.ToImages(d)[0]);
+            return images;
+        }
+        catch
+        {
+            foreach (var image in images) image.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var d in decoded) d.Dispose();
+        }
     }
 
     /// <summary>
-    /// The decoded image [1, 3, H, W] in [−1, 1], on the model's device. On the meta device (the plumbing test)
-    /// the non-finite checks are skipped: there are no values to check.
+    /// The decoded images, one [1, 3, H, W] tensor in [−1, 1] per seed, on the model's device. On the meta device
+    /// (the plumbing test) the non-finite checks are skipped: there are no values to check.
     /// </summary>
-    internal Tensor Render(GenerateRequest request, Action<int, int>? onStep = null)
+    internal IReadOnlyList<Tensor> Render(GenerateRequest request, IReadOnlyList<long> seeds, Action<int, int>? onStep = null)
     {
+        if (seeds.Count == 0) throw new ArgumentException("at least one seed is needed", nameof(seeds));
         var (prompt, loras) = Resolve(request);
         var sampler = SamplerRegistry.Create(request.Sampler);
         int layers = _model.TextEncoder.NumLayers;
         if (request.ClipSkip < 1 || request.ClipSkip > layers)
             throw new UserError($"clip skip {request.ClipSkip} is not possible for {_model.CheckpointPath}: its text encoder has {layers} layers, so use 1..{layers} (1 = last layer, 2 is usual for anime models).");
-        var settings = new TextToImageSettings(request.Width, request.Height, request.Steps, request.Cfg, request.Seed);
+        var settings = new TextToImageSettings(request.Width, request.Height, request.Steps, request.Cfg, seeds[0], Seeds: seeds);
         var device = _model.Device;
         bool readable = device.type != DeviceType.META;
 
         using var applied = _loras.Apply(loras, LoraMode);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var (cond, uncond) = Encode(prompt, request.NegativePrompt, request.ClipSkip, device);
+        var (cond, uncond) = _encodings.GetOrEncode(
+            TextEncodingCache.Key(prompt, request.NegativePrompt, request.ClipSkip, LoraMode, loras),
+            () => Encode(prompt, request.NegativePrompt, request.ClipSkip, device));
         var latents = TextToImage.Generate(_unet, sampler, cond, uncond, settings, device, onStep);
-        if (readable && !latents.isfinite().all().item<bool>()) throw new NonFiniteImageException("latents", request, loras.Count > 0);
-        var decoded = ImageConversion.DecodeLatents(latents, _model.Vae.Decode);
-        if (readable && !decoded.isfinite().all().item<bool>()) throw new NonFiniteImageException("decoded pixels", request, loras.Count > 0);
-        return decoded.MoveToOuterDisposeScope();
+        var decoded = new List<Tensor>();
+        for (int i = 0; i < seeds.Count; i++)
+        {
+            var one = request with { Seed = seeds[i] };
+            var latent = latents.narrow(0, i, 1);
+            if (readable && !latent.isfinite().all().item<bool>()) throw new NonFiniteImageException("latents", one, loras.Count > 0);
+            // One image at a time through the VAE, as its single render: a batched decode saves little on a CPU.
+            var image = ImageConversion.DecodeLatents(latent, _model.Vae.Decode);
+            if (readable && !image.isfinite().all().item<bool>()) throw new NonFiniteImageException("decoded pixels", one, loras.Count > 0);
+            decoded.Add(image);
+        }
+        foreach (var d in decoded) d.MoveToOuterDisposeScope();
+        return decoded;
     }
+
+    /// <summary>
+    /// Until the result is disposed, merged LoRAs stay merged between consecutive renders with the same files and
+    /// strengths (a grid orders its renders so they are adjacent); a render with others, or the end of the scope,
+    /// restores the base weights exactly first.
+    /// </summary>
+    public IDisposable KeepLorasMerged() => _loras.KeepMerged();
 
     (Tensor Cond, Tensor Uncond) Encode(string prompt, string negative, int clipSkip, Device device)
     {
@@ -127,6 +172,16 @@ public sealed class Sd1Generator : IDisposable
     /// <summary>How many LoRA files were read from disk so far (a file already loaded is reused).</summary>
     public int LoraFileLoads => _loras.FileLoads;
 
-    /// <summary>Releases the loaded LoRA networks (the model stays with its owner).</summary>
-    public void Dispose() => _loras.Dispose();
+    /// <summary>How many times LoRA weights were merged into the model.</summary>
+    public int LoraMerges => _loras.Merges;
+
+    /// <summary>How many prompt pairs went through the text encoder (the rest came from the cache).</summary>
+    public int TextEncodings => _encodings.Misses;
+
+    /// <summary>Releases the loaded LoRA networks and cached encodings (the model stays with its owner).</summary>
+    public void Dispose()
+    {
+        _encodings.Dispose();
+        _loras.Dispose();
+    }
 }

@@ -92,7 +92,7 @@ public sealed class MetaDeviceTests : IClassFixture<MetaDeviceTests.TinyModelFil
         var request = new GenerateRequest("a (photo:1.2) of a cat", "blurry", 1234, 2, sampler, cfg, 64, 48, [], ClipSkip: 2);
         int steps = 0;
 
-        using var decoded = generator.Render(request, (_, _) => steps++);
+        using var decoded = generator.Render(request, [request.Seed], (_, _) => steps++).Single();
 
         Assert.Equal(DeviceType.META, decoded.device_type);
         Assert.Equal(new long[] { 1, 3, 48, 64 }, decoded.shape);

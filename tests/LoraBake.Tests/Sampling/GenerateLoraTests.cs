@@ -44,6 +44,36 @@ public sealed class GenerateLoraTests(GenerateTinyModel tiny) : IClassFixture<Ge
     }
 
     [Fact]
+    public void Kept_merges_render_the_same_images_merge_once_per_file_and_weight_and_restore_the_base()
+    {
+        var before = tiny.SnapshotWeights();
+        var lora = GenerateTinyModel.LoraFile;
+        GenerateRequest[] requests =
+        [
+            Request(LoraReference.Uniform(lora, 0.5)), Request(LoraReference.Uniform(lora, 0.5)) with { Seed = 8 },
+            Request(LoraReference.Uniform(lora, 1)), Request(), Request(LoraReference.Uniform(lora, 1)) with { Seed = 8 },
+        ];
+        var expected = new List<byte[]>();
+        using (var plain = new Sd1Generator(tiny.Model))
+            foreach (var r in requests)
+                using (var image = Render(plain, r with { Steps = 2 })) expected.Add(GenerateTinyModel.Pixels(image));
+
+        using var kept = new Sd1Generator(tiny.Model);
+        using (kept.KeepLorasMerged())
+        {
+            for (int i = 0; i < requests.Length; i++)
+                using (var image = Render(kept, requests[i] with { Steps = 2 }))
+                    Assert.Equal(expected[i], GenerateTinyModel.Pixels(image));
+            // 0.5 once for both seeds, 1, the baseline restores, 1 again.
+            Assert.Equal(3, kept.LoraMerges);
+        }
+        // The prompt pair is encoded once per text-encoder state: weight 0.5, weight 1, the base (1 again is cached).
+        Assert.Equal(3, kept.TextEncodings);
+        Assert.Empty(tiny.ChangedWeights(before));
+        foreach (var t in before.Values) t.Dispose();
+    }
+
+    [Fact]
     public void Hooks_and_merge_render_the_same_image_within_rounding()
     {
         var request = Request(new LoraReference(GenerateTinyModel.LoraFile, 0.6, 1.3));

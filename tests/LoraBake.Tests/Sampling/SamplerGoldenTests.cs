@@ -100,7 +100,7 @@ public class SamplerGoldenTests(ITestOutputHelper output)
                 worst = Math.Max(worst, Check(modelInput, g["model_inputs"][i], $"{file} model_input {i}"));
                 var eps = FakeGoldenModel.Eps(modelInput, sampler.Timesteps[i], c);
                 worst = Math.Max(worst, Check(eps, g["eps"][i], $"{file} eps {i}"));
-                latents = sampler.Step(eps, i, latents, generator);
+                latents = sampler.Step(eps, i, latents, NoiseGenerators.Of(generator));
                 worst = Math.Max(worst, Check(latents, g["latents"][i + 1], $"{file} latents {i + 1}"));
             }
             output.WriteLine($"{file}: worst |diff| over all steps {worst:E2}");
