@@ -91,6 +91,7 @@ public sealed class Sd1Generator : IDisposable
         var device = _model.Device;
         bool readable = device.type != DeviceType.META;
 
+        using var quiet = GcQuietRegion.Enter(); // TorchSharp's temporary Scalars must outlive their native calls
         using var applied = _loras.Apply(loras, LoraMode);
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -86,6 +86,7 @@ public sealed class EpochTrainer(Sd1Model model, Action<string> log)
         var scaler = DynamicLossScaler.Needed(model.Device, model.FrozenDtype) ? new DynamicLossScaler() : null;
         foreach (var batch in batches)
         {
+            using var quiet = Runtime.GcQuietRegion.Enter(); // TorchSharp's temporary Scalars must outlive their native calls
             using var scope = NewDisposeScope();
             optimizer.SetLrMultiplier(schedule.Lr.Multiplier(globalStep));
 
