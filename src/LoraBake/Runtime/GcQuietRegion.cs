@@ -7,8 +7,8 @@ namespace LoraBake.Runtime;
 /// temporary Scalars to native code without keeping them alive (the alpha of every <c>a + b</c>, the operand of
 /// <c>x * 0.5</c>): when another thread's allocation starts a collection during that call, the finalizer frees the
 /// Scalar while LibTorch reads it, and the op fails with "Expected false to be true" from c10::Scalar::toFloat
-/// (seen in demo evaluations under load; a probe program with one thread allocating flat out beside a loop of
-/// additions hit it after 1,600 additions, and after 208,000 inside regions). Inside a region no collection runs until
+/// (seen in demo evaluations under load; with one thread allocating flat out beside a loop of additions it fails in
+/// 1–3 s, and not in 20 s inside regions: tests/…/Runtime/GcQuietRegionTests). Inside a region no collection runs until
 /// the process has allocated <see cref="Budget"/> bytes (then the runtime ends the region itself, and the guard is
 /// off until the next one), so this narrows the race, it does not close it: the fix belongs in TorchSharp (keep the
 /// Scalar alive across the call). Regions entered from several threads (parallel tests) share one.
