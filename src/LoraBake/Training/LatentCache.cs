@@ -33,6 +33,7 @@ public sealed class LatentCache(ArtifactStore store, string vaeKey, Func<Autoenc
         var image = LoadImage(store.BlobPath(pngSha256), flipped);
         using var generator = new Generator(Seed(key));
         Tensor latent;
+        using (Runtime.GcQuietRegion.Enter()) // TorchSharp's temporary Scalars must outlive their native calls
         using (no_grad())
         using (var posterior = vae().Encode(image.to(vae().ParameterDevice())))
             latent = posterior.Sample(generator)[0].to(ScalarType.Float32).cpu().contiguous();
