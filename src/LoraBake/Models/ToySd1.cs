@@ -18,7 +18,7 @@ public static class ToySd1
 {
     public const string Name = "toy-sd1";
     /// <summary>Bump when the shipped checkpoint changes (the Download fingerprint includes it).</summary>
-    public const int Version = 3;
+    public const int Version = 4;
     public const string CheckpointFile = "toy-sd1.safetensors";
     public const string SidecarFile = "toy-sd1.json";
     public const string TokenizerFolder = "tokenizer";

@@ -12,7 +12,11 @@ using static TorchSharp.torch;
 
 namespace LoraBake.ToyWorld;
 
-/// <summary>The knobs of `lorabake pretrain-toy` (defaults = how the shipped builtin:toy-sd1 was made).</summary>
+/// <summary>
+/// The knobs of `lorabake pretrain-toy`. The defaults made builtin:toy-sd1 v3; v4, the shipped one, is v3 trained
+/// 6,000 steps more: `pretrain-toy --from v3/toy-sd1.safetensors --vae-steps 0 --steps 6000 --seed 20261203`
+/// (v3's UNet drew every object in one average colour; the longer run learnt the prompt's colour words).
+/// </summary>
 public sealed record ToyPretrainSettings(
     long Seed = 20261202, int VaeSteps = 2500, int VaeBatch = 8, double VaeLr = 2e-3,
     int DiffusionSteps = 4000, int DiffusionBatch = 8, double DiffusionLr = 2e-3, double EmptyCaptionRate = 0.1,

@@ -14,6 +14,7 @@ public class ToySd1VersionTests
     static readonly Dictionary<int, string> ShippedCheckpoints = new()
     {
         [3] = "c9e65b845851c589315ba39fd4afc843f873a1cbba2c6e2415f87d40442990f4",
+        [4] = "cab24eedea5a9cb7029b4a93ae3a11ff9546111454775bde3f9f898412709b71",
     };
 
     [Fact]
