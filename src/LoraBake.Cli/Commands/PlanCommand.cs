@@ -70,7 +70,7 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                     buckets = steps.Buckets,
                 },
                 optimizer_override = AdaptiveOptimizerOverride.Describe(recipe),
-                mixed_precision = new { setting = recipe.Training.MixedPrecision, resolved = ResolvedPrecision(recipe) },
+                mixed_precision = new { setting = recipe.Training.MixedPrecision, resolved = LoraBake.Training.AutoPrecision.Resolve(recipe.Training.MixedPrecision) },
                 numerics = LoraBake.Numerics.NumericsGuard.Current.Environment,
                 device = new { setting = recipe.Training.Device, resolved = ComputeDevice.Resolve(recipe.Training.Device), cuda_available = ComputeDevice.CudaAvailable },
                 warnings,
@@ -96,8 +96,4 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         return 0;
     }
-
-    /// <summary>The precision the epochs will train in: auto is decided (and cached) per machine, as the fingerprint does.</summary>
-    static string ResolvedPrecision(Recipe recipe) =>
-        recipe.Training.MixedPrecision == "auto" ? LoraBake.Training.AutoPrecision.Current.Name : recipe.Training.MixedPrecision;
 }

@@ -34,6 +34,9 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
 
     public string Name => Dtype == ScalarType.BFloat16 ? "bf16" : "fp32";
 
+    /// <summary>The precision a <c>mixed_precision</c> setting trains in on this machine: auto decided here, the rest as written.</summary>
+    public static string Resolve(string mixedPrecision) => mixedPrecision == "auto" ? Current.Name : mixedPrecision;
+
     /// <summary>One line for doctor, plan and stage logs.</summary>
     public string Summary => $"mixed_precision auto = {Name} ({Reason}{(FromCache ? "; cached for this machine" : "")})";
 

@@ -40,7 +40,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .AddCanonical("network", context.Recipe.Network)
             .Add("torch", TorchSharp.torch.__version__);
         // auto resolves per machine, and the two dtypes train different weights.
-        if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Current.Name);
+        if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Resolve(t.MixedPrecision));
         // Recomputed blocks round their weight gradients differently in the last bits.
         if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
         // A GPU trains different bits than the CPU; the CPU adds nothing, so locks from before the setting stay valid.
