@@ -132,7 +132,8 @@ public sealed class ArtifactStore
 
     public bool EntryExists(string kind, string key) => Directory.Exists(EntryPath(kind, key));
 
-    public EntryWriter BeginEntry(string kind, string key) => new(this, kind, key, NewTempPath());
+    public EntryWriter BeginEntry(string kind, string key, bool replaceExisting = false) =>
+        new(this, kind, key, NewTempPath()) { ReplaceExisting = replaceExisting };
 
     public string EntryPath(string kind, string key)
     {
@@ -179,18 +180,39 @@ public sealed class ArtifactStore
         }
     }
 
-    internal void Publish(string tempDir, string kind, string key)
+    /// <summary>
+    /// Renames <paramref name="tempDir"/> into place as entry kind/key. An intact entry already there wins: another
+    /// build with the same inputs (the key is their fingerprint) committed it first, perhaps a second ago from another
+    /// project or process, and readers may be using it, so it is never moved away; ours is discarded and the winner's
+    /// manifest returned. A damaged one is replaced, and so is an intact one when <paramref name="replaceIntact"/> (a
+    /// forced rebuild, which must leave its own result). Returns null when ours was published.
+    /// </summary>
+    internal EntryManifest? Publish(string tempDir, string kind, string key, bool replaceIntact)
     {
         var target = EntryPath(kind, key);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        if (Directory.Exists(target))
+        for (int attempt = 0; ; attempt++)
         {
-            // A damaged (or concurrently written) entry with the same key: replace it; both have the same inputs.
-            var trash = NewTempPath();
-            try { Directory.Move(target, trash); } catch (DirectoryNotFoundException) { }
-            TryDeleteDirectory(trash);
+            if (Directory.Exists(target))
+            {
+                var winner = replaceIntact && attempt == 0 ? null : CheckEntry(kind, key).Manifest;
+                if (winner != null)
+                {
+                    TryDeleteDirectory(tempDir);
+                    return winner;
+                }
+                var trash = NewTempPath();
+                try { Directory.Move(target, trash); } catch (DirectoryNotFoundException) { }
+                TryDeleteDirectory(trash);
+            }
+            try
+            {
+                Directory.Move(tempDir, target);
+                return null;
+            }
+            // Another commit of the same key landed between the check and the rename: look at it again.
+            catch (IOException) when (attempt < 3 && Directory.Exists(target)) { }
         }
-        Directory.Move(tempDir, target);
     }
 
     internal static void TryDeleteDirectory(string dir)

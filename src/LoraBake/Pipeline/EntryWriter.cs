@@ -26,6 +26,9 @@ public sealed class EntryWriter : IDisposable
         System.IO.Directory.CreateDirectory(directory);
     }
 
+    /// <summary>Commit replaces an intact entry with the same key (a forced rebuild) instead of keeping it.</summary>
+    public bool ReplaceExisting { get; init; }
+
     /// <summary>Records that this entry needs a blob of the store (checked on every hit, listed in the lock file).</summary>
     public void ReferenceBlob(string sha256)
     {
@@ -34,7 +37,11 @@ public sealed class EntryWriter : IDisposable
         _blobs[sha256.ToLowerInvariant()] = new FileInfo(path).Length;
     }
 
-    /// <summary>Seals the entry and moves it into place; returns relative file path → SHA-256 (manifest excluded).</summary>
+    /// <summary>
+    /// Seals the entry and moves it into place; returns relative file path → SHA-256 (manifest excluded). When an intact
+    /// entry with the same key is already there (a concurrent build with the same inputs), that one is kept and its
+    /// files are returned.
+    /// </summary>
     public IReadOnlyDictionary<string, string> Commit()
     {
         ObjectDisposedException.ThrowIf(_done, this);
@@ -48,8 +55,9 @@ public sealed class EntryWriter : IDisposable
         var manifest = new EntryManifest { Files = files, Blobs = new(_blobs, StringComparer.Ordinal) };
         manifest = manifest with { Self = manifest.ComputeSelf() };
         File.WriteAllText(Path.Combine(Directory, EntryManifest.FileName), manifest.ToJson());
-        _store.Publish(Directory, Kind, Key);
+        var winner = _store.Publish(Directory, Kind, Key, ReplaceExisting);
         _done = true;
+        if (winner != null) return winner.Files.ToDictionary(f => f.Key, f => f.Value.Sha256, StringComparer.Ordinal);
         // Just hashed: remember them at their final place, so the first read does not hash them again.
         var entry = _store.EntryPath(Kind, Key);
         foreach (var (rel, f) in files) _store.Verified.Record(Path.Combine(entry, rel), f.Sha256);

@@ -52,7 +52,7 @@ public sealed class StageRunner(RepoLayout layout, StageCatalog catalog)
                 Layout = layout, Recipe = recipe, Project = project, Store = Store, Log = log,
                 Upstream = stage.DependsOn.ToDictionary(d => d, d => plan.Find(d)!.Result!, StringComparer.Ordinal),
             };
-            using var writer = Store.BeginEntry(stage.Kind, fp.Hash);
+            using var writer = Store.BeginEntry(stage.Kind, fp.Hash, replaceExisting: force);
             stage.Stage.Run(context, writer);
             writer.Commit();
             ran = true;

@@ -26,6 +26,60 @@ public class ArtifactStoreTests
         Assert.Equal("hello", File.ReadAllText(Path.Combine(dir!, "a.txt")));
     }
 
+    /// <summary>
+    /// Two builds with the same inputs (two projects on one base model, two CI jobs on one store) commit the same entry
+    /// at once: each must find an intact entry right after its commit. Replacing the first one used to leave a moment
+    /// with no entry, and the other build failed with "did not verify right after it was committed".
+    /// </summary>
+    [Fact]
+    public void Concurrent_commits_of_one_key_each_find_an_intact_entry()
+    {
+        using var repo = new PipelineTempRepo();
+        for (int round = 0; round < 20; round++)
+        {
+            var key = $"k{round}";
+            var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+            {
+                var store = new ArtifactStore(repo.Layout.StoreDir);   // its own instance, as another process has
+                for (int i = 0; i < 10; i++)
+                {
+                    try
+                    {
+                        using (var w = store.BeginEntry("download", key))
+                        {
+                            File.WriteAllText(Path.Combine(w.Directory, "model.bin"), "same inputs, same bytes");
+                            w.Commit();
+                        }
+                        if (store.TryReadManifest("download", key) == null) failures.Add($"thread {t}, commit {i}: no entry");
+                    }
+                    catch (IOException e) { failures.Add($"thread {t}, commit {i}: {e.Message}"); }
+                }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            Assert.Empty(failures);
+        }
+    }
+
+    [Fact]
+    public void A_forced_commit_replaces_an_intact_entry_and_a_plain_one_keeps_it()
+    {
+        using var repo = new PipelineTempRepo();
+        var store = new ArtifactStore(repo.Layout.StoreDir);
+        void Commit(string text, bool replace)
+        {
+            using var w = store.BeginEntry("train", "k", replaceExisting: replace);
+            File.WriteAllText(Path.Combine(w.Directory, "loss.txt"), text);
+            w.Commit();
+        }
+        Commit("first", replace: false);
+        Commit("second", replace: false);
+        Assert.Equal("first", File.ReadAllText(Path.Combine(store.TryOpenEntry("train", "k")!, "loss.txt")));
+        Commit("forced", replace: true);
+        Assert.Equal("forced", File.ReadAllText(Path.Combine(store.TryOpenEntry("train", "k")!, "loss.txt")));
+    }
+
     [Fact]
     public void Disposed_writer_without_commit_leaves_nothing()
     {
