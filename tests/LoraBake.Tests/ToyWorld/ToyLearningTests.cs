@@ -65,19 +65,34 @@ public class ToyLearningTests(ITestOutputHelper output)
         Assert.True(json.RootElement.GetProperty("diagnosis").GetProperty("overcooked").GetBoolean());
     }
 
-    [Theory(Skip = "Not yet: with the shipped base (v4) and the demo recipe, 6 epochs of LoCon stay at 0 and LoHa reaches 0.5 at epoch 3 only to fall to 0 by epoch 6; see issue 11.")]
+    /// <summary>
+    /// The cheaper check for the LyCORIS types: 3 epochs, each scored on 4 seeds. Their resnet adapters (3×3 convs and
+    /// the timestep projection) do not see the prompt; with the demo's recipe (constant rates, the text encoder at a
+    /// quarter of the UNet's rate) they soon carry most of the change and the trigger word loses the concept again
+    /// (LoCon 6 epochs: 0 throughout; LoHa: 0.5 at epoch 3, 0 by epoch 6). With the text encoder at the UNet's rate
+    /// and a cosine decay the word binds first and stays: measured (AMD EPYC fam. 26, 1 thread) LoCon 0.11, 0.35, 0.46
+    /// and LoHa 0.36, 0.68, 0.75 per epoch at weight 1.0, against a baseline of 0.
+    /// </summary>
+    [Theory]
     [InlineData("LoCon")]
     [InlineData("LoHa")]
     public void Locon_and_loha_learn_the_concept_too(string type)
     {
-        using var p = new ToyProject(epochs: 2, DemoTraining, $"  lora_type: {type}\n  network_dim: 8\n  network_alpha: 8\n  conv_dim: 4\n  conv_alpha: 4",
-            weights: "[1.0]");
+        using var p = new ToyProject(epochs: 3, """
+              unet_lr: 2.0e-3
+              text_encoder_lr: 2.0e-3
+              optimizer: AdamW
+            """, $"  lora_type: {type}\n  network_dim: 8\n  network_alpha: 8\n  conv_dim: 4\n  conv_alpha: 4",
+            weights: "[1.0]", scheduler: "cosine", seeds: "[1, 2, 3, 4]");
         using var json = p.TrainAndEvaluate();
         var root = json.RootElement;
         Log(root);
-        var baseline = Group(root, 2, 1.0).GetProperty("baseline_concept_score").GetDouble();
-        var learnt = Group(root, 2, 1.0).GetProperty("concept_score").GetDouble();
-        Assert.True(learnt - baseline >= Diagnosis.ConceptMargin, $"{type}: concept score {learnt} against the baseline's {baseline}");
+        var recommended = root.GetProperty("diagnosis").GetProperty("recommended_epoch");
+        Assert.True(recommended.ValueKind == JsonValueKind.Number, $"{type}: no epoch recommended");
+        var epoch = recommended.GetInt32();
+        var baseline = Group(root, epoch, 1.0).GetProperty("baseline_concept_score").GetDouble();
+        var learnt = Group(root, epoch, 1.0).GetProperty("concept_score").GetDouble();
+        Assert.True(learnt - baseline >= Diagnosis.ConceptMargin, $"{type}, epoch {epoch}: concept score {learnt} against the baseline's {baseline}");
     }
 
     static JsonElement Group(JsonElement root, int epoch, double weight) => root.GetProperty("groups").EnumerateArray().Single(g =>

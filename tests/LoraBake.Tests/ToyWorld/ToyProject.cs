@@ -11,7 +11,7 @@ namespace LoraBake.Tests.ToyWorld;
 /// <summary>
 /// A throw-away repository with one toy-world project on builtin:toy-sd1: the demo's twelve "bakechan" hearts at 64 px,
 /// trained and evaluated in-process through the real stages. <paramref name="training"/> and <paramref name="network"/>
-/// are the recipe's sections (YAML, indented two spaces).
+/// are the recipe's sections (YAML, indented two spaces); the demo's constant learning rate and 2 seeds unless told.
 /// </summary>
 sealed class ToyProject : IDisposable
 {
@@ -20,7 +20,8 @@ sealed class ToyProject : IDisposable
     public RepoLayout Layout { get; }
     public int Epochs { get; }
 
-    public ToyProject(int epochs, string training, string network, int repeats = 8, string weights = "[0, 0.5, 1.0]")
+    public ToyProject(int epochs, string training, string network, int repeats = 8, string weights = "[0, 0.5, 1.0]",
+        string scheduler = "constant", string seeds = "[1, 2]")
     {
         Epochs = epochs;
         Root = Path.Combine(Path.GetTempPath(), "lorabake-toy-" + Guid.NewGuid().ToString("N")[..12]);
@@ -40,7 +41,7 @@ sealed class ToyProject : IDisposable
               clip_skip: 1
               max_token_length: 75
               mixed_precision: fp32
-              lr_scheduler: constant
+              lr_scheduler: {scheduler}
               lr_warmup_ratio: 0
             {training}
             network:
@@ -50,7 +51,7 @@ sealed class ToyProject : IDisposable
                 - "[trigger], large on blue background"
                 - "[trigger], small at left on white background"
               negative_prompt: ""
-              seeds: [1, 2]
+              seeds: {seeds}
               sampler: euler_a
               steps: 20
               cfg: 5
