@@ -45,6 +45,7 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
                     forced = guard.Forced,
                     bf16_usable = guard.Bf16Usable,
                     self_test_ms = guard.SelfTest?.Milliseconds,
+                    route_timing_ms = guard.RouteTiming is { } t ? new { onednn = t.OneDnnSeconds * 1000, unfold = t.UnfoldSeconds * 1000, from_cache = t.FromCache } : null,
                     checks = guard.SelfTest?.Checks,
                     summary = guard.Summary,
                 },
@@ -69,7 +70,8 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         foreach (var check in guard.SelfTest?.Checks ?? [])
             table.AddRow(Markup.Escape(check.Name), (check.Passed ? "[green]pass[/]: " : "[red]FAIL[/]: ") + Markup.Escape(check.Evidence));
         if (guard.SelfTest is null) table.AddRow("numerics self-test", "not run (route forced)");
-        table.AddRow("convolution route", Markup.Escape(ConvRoutes.Name(guard.Route) + (guard.Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})" : " (chosen by the self-test)")));
+        table.AddRow("convolution route", Markup.Escape(ConvRoutes.Name(guard.Route) + (guard.Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})"
+            : guard.RouteTiming is { } timing ? $" (both right here; the faster: {timing.Summary})" : " (the one the self-test found right)")));
         table.AddRow("bfloat16", guard.Bf16Usable ? "usable" : "refused: wrong results on this CPU");
         table.AddRow("mixed_precision: auto", Markup.Escape(AutoPrecision.Current.Summary));
         AnsiConsole.Write(table);

@@ -1,15 +1,17 @@
 namespace LoraBake.Numerics;
 
 /// <summary>
-/// How CPU convolutions run. The numerics guard picks one at start-up (<c>auto</c>); the environment
+/// How CPU convolutions run. The numerics guard picks one at start-up (<c>auto</c>: the faster of the routes its
+/// self-test found right); the environment
 /// variable <c>LORABAKE_CONV_ROUTE</c> forces one, so every route can be exercised on any machine.
 /// </summary>
 public enum ConvRoute
 {
     /// <summary>LibTorch's default: oneDNN for every convolution it takes.</summary>
     OneDnn,
-    /// <summary>oneDNN only for the shape classes whose forward and gradients passed the self-test; an
-    /// unfold + matrix-multiply formulation (no convolution kernel at all) for the rest.</summary>
+    /// <summary>Every convolution as unfold + matrix multiply (no convolution kernel at all): taken where a oneDNN
+    /// shape class failed the self-test, and where oneDNN is right but this formulation measured faster
+    /// (<see cref="ConvRouteTiming"/>).</summary>
     Guarded,
     /// <summary>oneDNN off for the whole process: LibTorch's native convolutions (about 4× slower on SD1.5 shapes).</summary>
     Native,

@@ -21,12 +21,15 @@ public sealed class NumericsGuard
     public bool Forced { get; }
     public bool Bf16Usable { get; }
     public KernelSelfTest.Result? SelfTest { get; }
+    /// <summary>The measurement that chose between two right routes; null when the verdicts left one (or the route was forced).</summary>
+    public ConvRouteTiming? RouteTiming { get; }
 
     /// <summary>Whether the self-test's verdicts were read from this machine's cache (<see cref="SelfTestCache"/>).</summary>
     public bool FromCache { get; }
 
-    NumericsGuard(ConvRoute route, bool forced, bool bf16Usable, KernelSelfTest.Result? selfTest, bool fromCache)
+    NumericsGuard(ConvRoute route, bool forced, bool bf16Usable, KernelSelfTest.Result? selfTest, bool fromCache, ConvRouteTiming? routeTiming)
     {
+        RouteTiming = routeTiming;
         FromCache = fromCache;
         Route = route;
         Forced = forced;
@@ -67,9 +70,14 @@ public sealed class NumericsGuard
     {
         bool fromCache = false;
         if (selfTest is null && forced is null or ConvRoute.Guarded) (selfTest, fromCache) = SelfTestCache.Load(KernelSelfTest.Run);
-        ConvRoute route = forced ?? (selfTest!.Classes.Values.All(c => c.Forward && c.Backward) ? ConvRoute.OneDnn
-            : selfTest.UnfoldCorrect ? ConvRoute.Guarded
-            : ConvRoute.Native);
+        ConvRouteTiming? timing = null;
+        ConvRoute route;
+        if (forced is { } f) route = f;
+        else (route, timing) = ChooseRoute(selfTest!, () =>
+        {
+            if (OneDnnSwitch.Available) OneDnnSwitch.Enabled = true;   // a native route applied earlier would time the wrong kernels
+            return ConvRouteTiming.LoadOrMeasure();
+        });
         if (route == ConvRoute.Native && !OneDnnSwitch.Available) route = ConvRoute.Guarded;
         bool bf16 = bf16Setting?.Trim().ToLowerInvariant() switch
         {
@@ -77,7 +85,24 @@ public sealed class NumericsGuard
             "off" => false,
             _ => Bf16Verdict(route, selfTest ?? SelfTestCache.Load(KernelSelfTest.Run).Result),
         };
-        return new NumericsGuard(route, forced != null, bf16, selfTest, fromCache);
+        return new NumericsGuard(route, forced != null, bf16, selfTest, fromCache, timing);
+    }
+
+    /// <summary>
+    /// The route the self-test's verdicts allow: oneDNN where every class passed, unfold + matmul where that passed,
+    /// LibTorch's native kernels otherwise; where both oneDNN and unfold are right, the faster one by
+    /// <paramref name="measure"/> (which differs by CPU).
+    /// </summary>
+    internal static (ConvRoute Route, ConvRouteTiming? Timing) ChooseRoute(KernelSelfTest.Result selfTest, Func<ConvRouteTiming> measure)
+    {
+        bool oneDnnRight = selfTest.Classes.Values.All(c => c.Forward && c.Backward);
+        if (oneDnnRight && selfTest.UnfoldCorrect)
+        {
+            var timing = measure();
+            return (timing.Faster, timing);
+        }
+        if (oneDnnRight) return (ConvRoute.OneDnn, null);
+        return (selfTest.UnfoldCorrect ? ConvRoute.Guarded : ConvRoute.Native, null);
     }
 
     /// <summary>On the Guarded route bf16 convolutions take the unfold formulation (see <see cref="GuardedConv"/>).</summary>
@@ -96,7 +121,8 @@ public sealed class NumericsGuard
     /// the thread count and the convolution route. Equal environments must give identical bytes.
     /// </summary>
     public string Environment =>
-        $"libtorch {torch.__version__}; {CpuIdentity.ShortName()}; {torch.get_num_threads()} threads; convolutions {ConvRoutes.Name(Route)}";
+        $"libtorch {torch.__version__}; {CpuIdentity.ShortName()}; {torch.get_num_threads()} threads; convolutions {ConvRoutes.Name(Route)}"
+        + string.Concat(SelfTestCache.KernelDispatchSettings().Select(e => "; " + e));
 
     /// <summary>The guard's decision in one line, for stage logs and benchmark headers.</summary>
     public string Summary
@@ -107,8 +133,11 @@ public sealed class NumericsGuard
             if (SelfTest is { } t)
             {
                 int total = t.Classes.Count;
-                if (Route == ConvRoute.Guarded)
-                    parts.Add($"{t.Classes.Values.Count(v => !v.Forward || !v.Backward)}/{total} oneDNN shape classes failed, so every convolution runs as unfold+matmul");
+                int failed = t.Classes.Values.Count(v => !v.Forward || !v.Backward);
+                if (Route == ConvRoute.Guarded && failed > 0)
+                    parts.Add($"{failed}/{total} oneDNN shape classes failed, so every convolution runs as unfold+matmul");
+                if (RouteTiming is { } timing)
+                    parts.Add($"oneDNN and unfold+matmul both right here, {(Route == ConvRoute.OneDnn ? "oneDNN" : "unfold+matmul")} is faster ({timing.Summary})");
                 parts.Add(string.Create(CultureInfo.InvariantCulture, $"self-test {t.Milliseconds:0} ms{(FromCache ? ", cached for this machine" : "")}"));
             }
             parts.Add(Bf16Usable ? "bf16 usable" : "bf16 refused (wrong results on this CPU)");

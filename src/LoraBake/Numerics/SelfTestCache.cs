@@ -32,22 +32,36 @@ public static class SelfTestCache
         }
     }
 
-    /// <summary>What decides the kernels' results: CPU model and features, LibTorch version, threads.</summary>
+    /// <summary>
+    /// Environment variables that change which kernels LibTorch and oneDNN dispatch to (read once by the native
+    /// libraries at their first use): ONEDNN_MAX_CPU_ISA=AVX2, for one, caps oneDNN below AVX-512.
+    /// </summary>
+    static readonly string[] KernelEnvironment = ["ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ONEDNN_CPU_ISA_HINTS", "ATEN_CPU_CAPABILITY"];
+
+    /// <summary>What decides the kernels' results: CPU model and features, LibTorch version, threads, the kernel-dispatch environment.</summary>
     public static string MachineKey()
     {
         var cpu = CpuIdentity.Describe();
-        return $"{cpu} | libtorch {torch.__version__} | {torch.get_num_threads()} threads | {RuntimeInformation.OSArchitecture} | self-test v{TestVersion}";
+        var dispatch = string.Concat(KernelDispatchSettings().Select(e => " | " + e));
+        return $"{cpu} | libtorch {torch.__version__} | {torch.get_num_threads()} threads | {RuntimeInformation.OSArchitecture}{dispatch} | self-test v{TestVersion}";
     }
 
-    public static string PathFor(string machineKey, string prefix = "numerics") =>
-        Path.Combine(Directory, prefix + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(machineKey)))[..16] + ".json");
+    /// <summary>NAME=value of each kernel-dispatch variable that is set (usually none).</summary>
+    public static IEnumerable<string> KernelDispatchSettings() => KernelEnvironment
+        .Select(name => (name, value: Environment.GetEnvironmentVariable(name)))
+        .Where(e => !string.IsNullOrEmpty(e.value))
+        .Select(e => $"{e.name}={e.value}");
+
+    /// <param name="directory">The cache folder; null for <see cref="Directory"/>.</param>
+    public static string PathFor(string machineKey, string prefix = "numerics", string? directory = null) =>
+        Path.Combine(directory ?? Directory, prefix + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(machineKey)))[..16] + ".json");
 
     /// <summary>Writes <paramref name="json"/> to <paramref name="path"/> atomically; a read-only cache folder is not an error.</summary>
     public static void Write(string path, string json)
     {
         try
         {
-            System.IO.Directory.CreateDirectory(Directory);
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var temp = path + "." + Environment.ProcessId + ".tmp";
             File.WriteAllText(temp, json);
             File.Move(temp, path, overwrite: true);
