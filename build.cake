@@ -63,7 +63,7 @@ Task("Bench")
     {
         var size = Argument("size", "tiny");
         lorabake.Execute("bench", "process", "--count", Argument("count", "200"));
-        if (HasArgument("train")) lorabake.Execute("bench", "model", "--size", size, "--profile");
+        if (HasArgument("train")) lorabake.Execute("bench", "model", "--size", size, "--profile", "--mixed-precision", "auto");
         if (HasArgument("cell") || (HasArgument("train") && size == "sd15")) lorabake.Execute("bench", "cell", "--steps", Argument("steps", "20"));
         // Last, so the run ends with one comparable line per training setting.
         lorabake.Execute("bench", "model", "--size", size, HasArgument("train") ? "--train" : null);

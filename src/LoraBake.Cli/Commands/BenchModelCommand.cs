@@ -4,6 +4,7 @@ using LoraBake.Models;
 using LoraBake.Models.Text;
 using LoraBake.Models.UNet;
 using LoraBake.Models.Vae;
+using LoraBake.Runtime;
 using LoraBake.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -30,6 +31,11 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         [Description("Only profile one training step: forward and backward seconds of every resnet and transformer block.")]
         public bool Profile { get; init; }
 
+        [CommandOption("--mixed-precision <DTYPE>")]
+        [Description("With --profile: fp32, bf16, or auto (what mixed_precision: auto trains in on this machine).")]
+        [DefaultValue("fp32")]
+        public string MixedPrecision { get; init; } = "fp32";
+
         [CommandOption("--train")]
         [Description("Also time one LoRA training step at 512 px per setting (mixed_precision fp32/bf16 × gradient_checkpointing), each in its own process.")]
         public bool Train { get; init; }
@@ -41,7 +47,7 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
         var text = full ? ClipTextConfig.Sd1 : new ClipTextConfig(VocabSize: 1340, HiddenSize: 64, NumHiddenLayers: 3, NumAttentionHeads: 4, IntermediateSize: 128);
         var vae = full ? VaeConfig.Sd1 : TinySd1.VaeConfig;
-        if (settings.Profile) return Profile(unet, full ? "sd15" : "tiny");
+        if (settings.Profile) return Profile(unet, full ? "sd15" : "tiny", settings.MixedPrecision);
         Print(new ModelBenchmark.Line("matmul 2048x2048 fp32", 0, $"{ModelBenchmark.MatmulGflops():0.0} GFLOP/s"));
         Print(new ModelBenchmark.Line("matmul 2048x2048 bf16", 0, $"{ModelBenchmark.MatmulGflops(dtype: ScalarType.BFloat16):0.0} GFLOP/s"));
         foreach (var line in ModelBenchmark.Unet(unet, 64, [1, 2], [ScalarType.Float32, ScalarType.BFloat16], settings.Runs)) Print(line);
@@ -53,14 +59,21 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
                 foreach (var checkpointing in new[] { false, true })
                     RunChild(["bench", "train-step", "--size", settings.Size, "--mixed-precision", precision, "--runs", "1",
                               .. checkpointing ? new[] { "--gradient-checkpointing" } : []]);
+            Console.WriteLine($"the route auto picks here: {AutoPrecision.Current.Summary}");
         }
         return 0;
     }
 
-    /// <summary>The per-block table of one fp32 training step (the step whose work the bench's ratio counts).</summary>
-    static int Profile(UNetConfig unet, string size)
+    /// <summary>The per-block table of one training step (the step whose work the bench's ratio counts).</summary>
+    static int Profile(UNetConfig unet, string size, string mixedPrecision)
     {
-        var (rows, step, forward) = ModelBenchmark.ProfileStep(unet, 64, ScalarType.Float32);
+        var precision = LoraBake.Training.AutoPrecision.Resolve(mixedPrecision);
+        if (precision is not ("fp32" or "bf16"))
+            throw new UserError($"--mixed-precision {mixedPrecision}: the profile runs fp32, bf16 or auto on the CPU.");
+        var dtype = precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        if (dtype == ScalarType.BFloat16 && !LoraBake.Numerics.NumericsGuard.Current.Bf16Usable)
+            throw new UserError($"--mixed-precision bf16: {LoraBake.Numerics.NumericsGuard.Current.Bf16RefusalReason}");
+        var (rows, step, forward) = ModelBenchmark.ProfileStep(unet, 64, dtype);
         var table = new Table().AddColumn("block").AddColumn("forward s").AddColumn("backward s").AddColumn("share of step");
         static string S(double s) => double.IsNaN(s) ? "—" : s.ToString("0.000", CultureInfo.InvariantCulture);
         foreach (var r in rows)
@@ -71,7 +84,7 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
             ((step - blocks) / step).ToString("0.0%", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{size} profiled train step (mixed_precision=fp32): {step:0.00} s, forward {forward:0.00} s, backward+optimizer {step - forward:0.00} s"));
+            $"{size} profiled train step (mixed_precision={precision}): {step:0.00} s, forward {forward:0.00} s, backward+optimizer {step - forward:0.00} s"));
         Console.WriteLine("— : no gradient reached the block's input (nothing trainable before it), so its backward end is not marked.");
         return 0;
     }

@@ -34,6 +34,7 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
         public bool GradientCheckpointing { get; init; }
 
         [CommandOption("--runs <N>")]
+        [Description("Timed steps after one untimed first step (the median is printed).")]
         [DefaultValue(1)]
         public int Runs { get; init; } = 1;
 
@@ -66,7 +67,7 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
         double ratio = step.Gflop / step.Seconds / matmul;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{settings.Size} train step ({setting}): {step.Seconds:0.00} s, step/matmul {ratio:0.00}, peak RSS {step.PeakRssGb:0.0} GB" +
-            $"   [{step.Gflop / step.Seconds:0.0} of {matmul:0.0} GFLOP/s; {step.Modules} LoRA modules; {NumericsGuard.Current.Summary}]"));
+            $"   [{step.Gflop / step.Seconds:0.0} of {matmul:0.0} GFLOP/s; first step {step.FirstSeconds:0.00} s; {step.Modules} LoRA modules; {NumericsGuard.Current.Summary}]"));
         return 0;
     }
 
