@@ -26,10 +26,17 @@ public static class ModelBenchmark
         var b = randn([n, n]).to(dtype, device ?? CPU);
         using (no_grad()) matmul(a, b).Dispose();
         Synchronize(a.device);
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < repeats; i++) using (no_grad()) matmul(a, b).Dispose();
-        Synchronize(a.device);
-        return 2.0 * n * n * (double)n * repeats / sw.Elapsed.TotalSeconds / 1e9;
+        // The median of five timings: one timing of a few products swings by a third on a busy (or boosting) CPU.
+        var rates = new List<double>();
+        for (int trial = 0; trial < 5; trial++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < repeats; i++) using (no_grad()) matmul(a, b).Dispose();
+            Synchronize(a.device);
+            rates.Add(2.0 * n * n * (double)n * repeats / sw.Elapsed.TotalSeconds / 1e9);
+        }
+        rates.Sort();
+        return rates[rates.Count / 2];
     }
 
     /// <summary>Waits for a GPU's queued kernels, so a wall-clock time covers them (no-op on the CPU).</summary>
