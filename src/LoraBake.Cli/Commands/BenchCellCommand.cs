@@ -9,6 +9,7 @@ using LoraBake.Models.Vae;
 using LoraBake.Networks;
 using LoraBake.Sampling;
 using Spectre.Console.Cli;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LoraBake.Cli.Commands;
@@ -37,6 +38,11 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
         [Description("Seeds in the cell (the demo's grids have 2)")]
         [DefaultValue(2)]
         public int Seeds { get; init; } = 2;
+
+        [CommandOption("--precision <DTYPE>")]
+        [Description("The base model's precision for a third way, batched as Evaluate renders: auto (what mixed_precision: auto picks here, as Evaluate follows training), fp32 (no third way) or bf16")]
+        [DefaultValue("auto")]
+        public string Precision { get; init; } = "auto";
 
         [CommandOption("--hooks")]
         [Description("Also time one seed with the LoRA as forward hooks")]
@@ -97,6 +103,28 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
             Console.WriteLine(batched.Line(cell + ", seeds batched", seeds.Count, settings.Steps));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{cell}: batched / one at a time = {batched.Total / single.Total:0.000} (projected to 20 steps: {batched.Projected(settings.Steps, 20) / single.Projected(settings.Steps, 20):0.000})"));
+
+            // Evaluate renders in the precision training holds the base model in: with bf16, text encoder and UNet in bf16
+            // (the VAE stays fp32, as Sd1Model.Load keeps it).
+            var precision = LoraBake.Training.AutoPrecision.Resolve(settings.Precision);
+            if (precision == "bf16")
+            {
+                if (!LoraBake.Numerics.NumericsGuard.Current.Bf16Usable)
+                    throw new Runtime.UserError($"--precision bf16: {LoraBake.Numerics.NumericsGuard.Current.Bf16RefusalReason}");
+                text.to(ScalarType.BFloat16);
+                unet.to(ScalarType.BFloat16);
+                var half = new StepClock();
+                using (var generator = new Sd1Generator(model))
+                using (generator.KeepLorasMerged())
+                {
+                    generator.Generate(request with { Loras = [], Steps = 1, Width = 64, Height = 64 }).Dispose();   // warm-up, not timed
+                    half.Time(() => { foreach (var image in generator.GenerateSeeds(request, seeds, half.OnStep)) image.Dispose(); });
+                }
+                Console.WriteLine(half.Line(cell + ", seeds batched, base model in bf16", seeds.Count, settings.Steps));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{cell}: bf16 batched / fp32 one at a time = {half.Total / single.Total:0.000} (projected to 20 steps: {half.Projected(settings.Steps, 20) / single.Projected(settings.Steps, 20):0.000})"));
+            }
+            else if (precision != "fp32") throw new Runtime.UserError($"--precision {settings.Precision}: use auto, fp32 or bf16.");
 
             if (settings.Hooks)
             {

@@ -84,6 +84,11 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         [Description("merge (default: ΔW folded into the weights for the render, originals restored after) or hooks (adapters run beside the layers).")]
         public LoraApplyMode LoraMode { get; init; } = LoraApplyMode.Merge;
 
+        [CommandOption("--precision <DTYPE>")]
+        [Description("What the base model computes in: fp32 (default) or bf16 (refused where the numerics self-test found bf16 wrong). The VAE decodes in fp32.")]
+        [DefaultValue("fp32")]
+        public string Precision { get; init; } = "fp32";
+
         [CommandOption("--device <DEVICE>")]
         [Description("Where the model runs: auto (cuda:0 when CUDA is available, else cpu), cpu, cuda or cuda:N; default: the project's training.device, else auto.")]
         public string? Device { get; init; }
@@ -104,7 +109,13 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
 
         var clock = Stopwatch.StartNew();
         var device = ComputeDevice.Select(settings.Device ?? source.Device, settings.Device is null && settings.Project is not null ? "training.device" : DeviceOverride.Flag);
-        using var model = Sd1Model.Load(source.Checkpoint, source.Vae, source.Tokenizer, sidecarPath: source.Sidecar, device: device);
+        var dtype = settings.Precision switch
+        {
+            "fp32" => TorchSharp.torch.ScalarType.Float32,
+            "bf16" => TorchSharp.torch.ScalarType.BFloat16,
+            _ => throw new UserError($"--precision {settings.Precision}: use fp32 or bf16."),
+        };
+        using var model = Sd1Model.Load(source.Checkpoint, source.Vae, source.Tokenizer, frozenDtype: dtype, sidecarPath: source.Sidecar, device: device);
         log.WriteLine($"loaded {source.Checkpoint} on {device} in {clock.Elapsed.TotalSeconds:0.0}s");
         using var generator = new Sd1Generator(model, settings.LoraMode) { LoraSearchFolders = source.LoraFolders };
         string infotext = generator.Infotext(request, source.Name, source.Hash ?? WebuiHashes.ModelHash(source.Checkpoint));

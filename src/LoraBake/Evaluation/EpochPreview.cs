@@ -39,7 +39,7 @@ public static class EpochPreview
         var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
         var model = DownloadedModel.Load(downloadDir)!;
         var vae = DownloadedModel.Load(downloadDir, "vae");
-        var identity = EvaluateStage.ModelIdentity(model.Sha256, vae?.Sha256, t.ClipSkip, t.Device);
+        var identity = EvaluateStage.ModelIdentity(model.Sha256, vae?.Sha256, t.ClipSkip, t.Device, EvaluateStage.RenderPrecision(recipe));
 
         // The export's file for this epoch, under the export's name (the name is in each cell's infotext).
         var temp = Path.Combine(Path.GetTempPath(), "lorabake-preview-" + Guid.NewGuid().ToString("N")[..12]);
@@ -64,7 +64,7 @@ public static class EpochPreview
             string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
             using var renderer = new CellRenderer(
                 () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),
-                    sidecarPath: ModelFiles.Sidecar(downloadDir), device: Runtime.ComputeDevice.Select(t.Device, TrainEpochStage.DeviceSetting)),
+                    frozenDtype: EvaluateStage.RenderDtype(recipe), sidecarPath: ModelFiles.Sidecar(downloadDir), device: Runtime.ComputeDevice.Select(t.Device, TrainEpochStage.DeviceSetting)),
                 Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], t.ClipSkip, context.Log,
                 PromptLoras.Folders(context.ProjectDir));
             renderer.RenderAll(pending, cells, $"preview of epoch {epoch}");

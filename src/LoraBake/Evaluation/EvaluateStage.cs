@@ -5,9 +5,11 @@ using System.Text.RegularExpressions;
 using LoraBake.Data;
 using LoraBake.Models;
 using LoraBake.Pipeline;
+using LoraBake.Recipes;
 using LoraBake.Sampling;
 using LoraBake.Training;
 using SixLabors.ImageSharp;
+using TorchSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace LoraBake.Evaluation;
@@ -23,7 +25,7 @@ public sealed record EvaluationCounts(int Rendered, int Cached);
 /// <see cref="CellKey"/>), so a re-run renders only cells it has never rendered — a new weight or epoch costs
 /// its new cells, a second run none — and loads the base model only when something is missing.
 /// The base model's identity in the key is its SHA-256, the VAE's SHA-256 and clip_skip (<see cref="ModelIdentity"/>);
-/// renders run in fp32.
+/// renders run in the precision training holds the base model in (<see cref="RenderPrecision"/>).
 /// </summary>
 public sealed class EvaluateStage(string exportStage = TrainExportStage.StageName) : IStage
 {
@@ -51,6 +53,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             .Add("torch", TorchSharp.torch.__version__);
         // Renders on a GPU differ from the CPU's in the last bits; the CPU adds nothing (older locks stay valid).
         if (Runtime.ComputeDevice.FingerprintComponent(context.Recipe.Training.Device) is { } device) fb.Add("device", device);
+        if (RenderPrecision(context.Recipe) is { } precision) fb.Add("render_precision", precision);
         if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // Toy-world projects are scored by the concept detector: a changed detector re-measures (renders stay cached).
         if (string.Equals(context.Recipe.Model.Source.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase))
@@ -66,10 +69,23 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     }
 
     /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
-    /// The device joins it only when not the CPU, so cached CPU cells keep their keys and a GPU's are told apart.
-    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu") =>
+    /// The device joins it only when not the CPU, and the precision only when not fp32, so cached fp32 CPU cells keep
+    /// their keys and the others are told apart.
+    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu", string? renderPrecision = null) =>
         $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}" +
-        (Runtime.ComputeDevice.FingerprintComponent(deviceSetting) is { } device ? $"+device={device}" : "");
+        (Runtime.ComputeDevice.FingerprintComponent(deviceSetting) is { } device ? $"+device={device}" : "") +
+        (renderPrecision is null ? "" : $"+precision={renderPrecision}");
+
+    /// <summary>
+    /// What the base model renders in: what training holds it in (<c>mixed_precision</c>; auto as decided on this
+    /// machine, so a CPU whose bf16 is right and fast renders the grid in bf16 too: its UNet steps are the cell's cost).
+    /// Null for fp32. The VAE decodes in fp32 either way.
+    /// </summary>
+    public static string? RenderPrecision(Recipe recipe) =>
+        AutoPrecision.Resolve(recipe.Training.MixedPrecision) is var p && p == "fp32" ? null : p;
+
+    /// <summary>The dtype <see cref="RenderPrecision"/> names.</summary>
+    public static torch.ScalarType RenderDtype(Recipe recipe) => TrainEpochStage.FrozenDtype(recipe.Training.MixedPrecision);
 
     public void Run(StageContext context, EntryWriter output)
     {
@@ -80,7 +96,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         var model = DownloadedModel.Load(downloadDir) ?? throw new InvalidDataException($"{downloadDir}: the Download entry has no model.json");
         var vae = DownloadedModel.Load(downloadDir, "vae");
         var clipSkip = recipe.Training.ClipSkip;
-        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip, recipe.Training.Device);
+        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip, recipe.Training.Device, RenderPrecision(recipe));
         var trigger = DatasetTrigger.From(ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName)));
         var loras = EpochFiles(recipe.Name, exportDir, context.Upstream[exportStage].Files);
         var grid = EvaluationGrid.Build(recipe.Evaluation, loras.Keys.Order().ToList(), trigger);
@@ -110,10 +126,10 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         context.Log($"{Name}: {NumericsGuard.Current.Summary}");
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
         var device = Runtime.ComputeDevice.Select(recipe.Training.Device, TrainEpochStage.DeviceSetting);
-        context.Log($"{Name}: device {device}");
+        context.Log($"{Name}: device {device}; the base model renders in {RenderPrecision(recipe) ?? "fp32"}");
         using (var renderer = new CellRenderer(
                    () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),
-                       sidecarPath: ModelFiles.Sidecar(downloadDir), device: device),
+                       frozenDtype: RenderDtype(recipe), sidecarPath: ModelFiles.Sidecar(downloadDir), device: device),
                    Path.GetFileNameWithoutExtension(model.FileName), model.Sha256[..Math.Min(10, model.Sha256.Length)], clipSkip, context.Log,
                    PromptLoras.Folders(context.ProjectDir)))
         {
@@ -139,6 +155,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
             ReportHtml.Write(Path.Combine(publish, ReportFile), new ReportInputs
             {
                 Recipe = recipe,
+                RenderPrecision = RenderPrecision(recipe),
                 Grids = [new ReportGrid("X/Y/Z plot", GridFile, grid)],
                 Loss = loss,
                 Dataset = ReportInputs.ReadDataset(Path.Combine(processDir, Materializer.PublishDir, "dataset.json")),

@@ -15,7 +15,8 @@ public static class GenerateCommandLine
     public static string EpochFile(string projectName, int epoch) =>
         $"output/{projectName}/{projectName}-{epoch.ToString("00", CultureInfo.InvariantCulture)}.safetensors";
 
-    public static string For(string projectName, string model, RenderRequest r, string outFile)
+    /// <param name="precision">The precision the base model rendered in when not fp32 (bf16): `--precision`.</param>
+    public static string For(string projectName, string model, RenderRequest r, string outFile, string? precision = null)
     {
         var sb = new StringBuilder("lorabake generate");
         sb.Append(" --model ").Append(Quote(model));
@@ -28,6 +29,7 @@ public static class GenerateCommandLine
         sb.Append(" --cfg ").Append(Num(r.Cfg));
         sb.Append(" --width ").Append(r.Width.ToString(CultureInfo.InvariantCulture));
         sb.Append(" --height ").Append(r.Height.ToString(CultureInfo.InvariantCulture));
+        if (precision is not null) sb.Append(" --precision ").Append(Quote(precision));
         sb.Append(" --out ").Append(Quote(outFile));
         return sb.ToString();
     }

@@ -34,7 +34,7 @@ public static class ReportHtml
         Dataset(h, r.Dataset);
         Settings(h, r.Recipe);
         Measurements(h, r.Groups, r.Cells);
-        Reproduce(h, name, r.Model ?? r.Recipe.Model.Source, r.Cells);
+        Reproduce(h, name, r.Model ?? r.Recipe.Model.Source, r.Cells, r.RenderPrecision);
         h.Append("</body>\n</html>\n");
         return h.ToString();
     }
@@ -210,7 +210,7 @@ public static class ReportHtml
         h.Append("</table>\n");
     }
 
-    static void Reproduce(StringBuilder h, string name, string model, IReadOnlyList<CellMeasurement> cells)
+    static void Reproduce(StringBuilder h, string name, string model, IReadOnlyList<CellMeasurement> cells, string? precision)
     {
         h.Append("<section id=\"reproduce\">\n<h2>Reproduce a cell</h2>\n");
         if (cells.Count == 0) h.Append("<p>No cells.</p>\n");
@@ -219,7 +219,7 @@ public static class ReportHtml
             h.Append($"<details><summary>cell {c.Cell.X},{c.Cell.Y},{c.Cell.Z} — {EpochText(c.Cell)}"
                 + $"{(c.Cell.IsBaseline ? "" : ", weight " + Num(c.Cell.Weight))}</summary>\n<pre>");
             foreach (var r in c.Cell.Renders())
-                h.Append(Escape(GenerateCommandLine.For(name, model, r, $"cell-{c.Cell.X}-{c.Cell.Y}-{c.Cell.Z}-seed{r.Seed}.png"))).Append('\n');
+                h.Append(Escape(GenerateCommandLine.For(name, model, r, $"cell-{c.Cell.X}-{c.Cell.Y}-{c.Cell.Z}-seed{r.Seed}.png", precision))).Append('\n');
             h.Append("</pre></details>\n");
         }
         h.Append("</section>\n");

@@ -14,6 +14,8 @@ public sealed record ReportInputs
     public required Recipe Recipe { get; init; }
     /// <summary>What `--model` says in the reproduce commands (the recipe's model.source by default).</summary>
     public string? Model { get; init; }
+    /// <summary>What the base model rendered in when not fp32 (`--precision` in the reproduce commands).</summary>
+    public string? RenderPrecision { get; init; }
     public IReadOnlyList<ReportGrid> Grids { get; init; } = [];
     public IReadOnlyList<LossRow> Loss { get; init; } = [];
     public DatasetReport? Dataset { get; init; }

@@ -82,7 +82,7 @@ public class EvaluateStageTests(ITestOutputHelper output)
                 .Register(StageCatalog.Evaluate, _ => [Evaluate]));
         }
 
-        public Recipe Recipe(string weights, string prompt = "[trigger], red hair")
+        public Recipe Recipe(string weights, string prompt = "[trigger], red hair", string mixedPrecision = "auto")
         {
             File.WriteAllText(Repo.Layout.RecipePath(Project), $"""
                 model:
@@ -94,6 +94,7 @@ public class EvaluateStageTests(ITestOutputHelper output)
                   how_many: 2
                   train_batch_size: 1
                   clip_skip: 1
+                  mixed_precision: {mixedPrecision}
                 evaluation:
                   prompts: ["{prompt}"]
                   negative_prompt: "lowres"
@@ -136,6 +137,47 @@ public class EvaluateStageTests(ITestOutputHelper output)
         var e = Assert.Throws<LoraBake.Runtime.UserError>(() => f.Recipe("[1.0]", "[trigger] <lora:style:0.8>"));
         Assert.Contains("projects/ev/project.yaml:", e.Message);
         Assert.Contains("evaluation.prompts: <lora:style:…> names 'style.safetensors', which is in none of the LoRA folders", e.Message);
+    }
+
+    /// <summary>
+    /// The grid renders in the precision training holds the base model in: bf16 where the numerics guard found it right
+    /// (the UNet steps are a cell's cost, and bf16 runs them several times faster on CPUs with bf16 instructions), with
+    /// its own cell keys, an image close to the fp32 one, and `--precision bf16` in the reproduce commands. Where bf16
+    /// is wrong, Evaluate refuses it as training does.
+    /// </summary>
+    [Fact]
+    public void The_grid_renders_in_the_training_precision_with_its_own_keys()
+    {
+        using var f = new Fixture();
+        var fp32 = f.Recipe("[1.0]", mixedPrecision: "fp32");
+        foreach (var s in new[] { StageCatalog.Download, StageCatalog.Process, LoraBake.Training.TrainExportStage.StageName, StageCatalog.Evaluate })
+            f.Run(fp32, s);
+        static (List<string> Keys, string Html) Read(Fixture f) => (
+            JsonDocument.Parse(File.ReadAllText(f.Output(EvaluateStage.JsonFile))).RootElement.GetProperty("cells").EnumerateArray()
+                .SelectMany(c => c.GetProperty("renders").EnumerateArray()).Select(r => r.GetProperty("key").GetString()!).ToList(),
+            File.ReadAllText(f.Output(EvaluateStage.ReportFile)));
+        var (keys32, html32) = Read(f);
+        Assert.DoesNotContain("--precision", html32);
+        using var image32 = Image.Load<Rgb24>(Path.Combine(f.Repo.Layout.StoreDir, "entries", CellStore.Kind, keys32[0], CellStore.ImageFile));
+
+        var bf16 = f.Recipe("[1.0]", mixedPrecision: "bf16");
+        if (!LoraBake.Numerics.NumericsGuard.Current.Bf16Usable)
+        {
+            var e = Assert.Throws<LoraBake.Runtime.UserError>(() => f.Run(bf16, StageCatalog.Evaluate));
+            Assert.Contains("bfloat16", e.Message);
+            return;
+        }
+        Assert.True(f.Run(bf16, StageCatalog.Evaluate).Ran);
+        Assert.Equal(new EvaluationCounts(3, 0), f.Evaluate.LastRun);   // nothing reused from the fp32 renders
+        var (keys16, html16) = Read(f);
+        Assert.Empty(keys16.Intersect(keys32));
+        Assert.Contains("--precision bf16", html16);
+        Assert.Contains(f.Log, l => l.Contains("renders in bf16", StringComparison.Ordinal));
+        using var image16 = Image.Load<Rgb24>(Path.Combine(f.Repo.Layout.StoreDir, "entries", CellStore.Kind, keys16[0], CellStore.ImageFile));
+        double diff = LoraBake.Tests.Sampling.GenerateTinyModel.MeanAbsDiff(image32, image16);
+        output.WriteLine($"baseline cell, fp32 against bf16: mean |diff| {diff:0.00} of 255");
+        Assert.True(diff < 12, $"the bf16 render is far from the fp32 one: mean |diff| {diff:0.00} of 255");
+        Assert.True(diff > 0, "the bf16 render equals the fp32 one byte for byte: the model did not render in bf16");
     }
 
     [Fact]

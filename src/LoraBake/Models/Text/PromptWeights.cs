@@ -93,7 +93,7 @@ public static partial class PromptWeights
         var z = hidden * weights.to(hidden.dtype).unsqueeze(-1);
         var newMean = z.mean();
         // A meta tensor has no value to compare; the device-plumbing test takes the general path.
-        if (!Numerics.MetaKernels.IsMeta(newMean) && newMean.item<float>() == 0f) return z.MoveToOuterDisposeScope();
+        if (!Numerics.MetaKernels.IsMeta(newMean) && newMean.to(TorchSharp.torch.ScalarType.Float32).item<float>() == 0f) return z.MoveToOuterDisposeScope();
         return (z * (originalMean / newMean)).MoveToOuterDisposeScope();
     }
 }
