@@ -18,8 +18,14 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
     /// <summary>Bump when the probe's shapes change.</summary>
     const int ProbeVersion = 1;
 
-    /// <summary>The faster route; a tie keeps LibTorch's own kernels.</summary>
-    public ConvRoute Faster => OneDnnSeconds <= UnfoldSeconds ? ConvRoute.OneDnn : ConvRoute.Guarded;
+    /// <summary>
+    /// Unfold + matmul must save at least this share of the time to replace LibTorch's own kernels: a near tie is
+    /// within timing noise, and a choice that flips between runs would change the bytes of float results.
+    /// </summary>
+    public const double RequiredSpeedup = 1.2;
+
+    /// <summary>The faster route; a near tie keeps LibTorch's own kernels.</summary>
+    public ConvRoute Faster => UnfoldSeconds * RequiredSpeedup <= OneDnnSeconds ? ConvRoute.Guarded : ConvRoute.OneDnn;
 
     public string Summary => string.Create(CultureInfo.InvariantCulture,
         $"measured: oneDNN {OneDnnSeconds * 1000:0} ms, unfold+matmul {UnfoldSeconds * 1000:0} ms{(FromCache ? ", cached for this machine" : "")}");
