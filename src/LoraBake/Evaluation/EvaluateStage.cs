@@ -54,6 +54,8 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         // Renders on a GPU differ from the CPU's in the last bits; the CPU adds nothing (older locks stay valid).
         if (Runtime.ComputeDevice.FingerprintComponent(context.Recipe.Training.Device) is { } device) fb.Add("device", device);
         if (RenderPrecision(context.Recipe) is { } precision) fb.Add("render_precision", precision);
+        // On the Guarded route renders run the convolutions whose forward passed the self-test on oneDNN.
+        if (GuardedConv.RenderRoute is { } convs) fb.Add("render_convs", convs);
         if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // Toy-world projects are scored by the concept detector: a changed detector re-measures (renders stay cached).
         if (string.Equals(context.Recipe.Model.Source.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase))
@@ -71,10 +73,12 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
     /// The device joins it only when not the CPU, and the precision only when not fp32, so cached fp32 CPU cells keep
     /// their keys and the others are told apart.
-    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu", string? renderPrecision = null) =>
+    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu", string? renderPrecision = null,
+        string? renderConvs = null) =>
         $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}" +
         (Runtime.ComputeDevice.FingerprintComponent(deviceSetting) is { } device ? $"+device={device}" : "") +
-        (renderPrecision is null ? "" : $"+precision={renderPrecision}");
+        (renderPrecision is null ? "" : $"+precision={renderPrecision}") +
+        (renderConvs is null ? "" : $"+convs={renderConvs}");
 
     /// <summary>
     /// What the base model renders in: what training holds it in (<c>mixed_precision</c>; auto as decided on this
@@ -96,7 +100,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         var model = DownloadedModel.Load(downloadDir) ?? throw new InvalidDataException($"{downloadDir}: the Download entry has no model.json");
         var vae = DownloadedModel.Load(downloadDir, "vae");
         var clipSkip = recipe.Training.ClipSkip;
-        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip, recipe.Training.Device, RenderPrecision(recipe));
+        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip, recipe.Training.Device, RenderPrecision(recipe), GuardedConv.RenderRoute);
         var trigger = DatasetTrigger.From(ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName)));
         var loras = EpochFiles(recipe.Name, exportDir, context.Upstream[exportStage].Files);
         var grid = EvaluationGrid.Build(recipe.Evaluation, loras.Keys.Order().ToList(), trigger);

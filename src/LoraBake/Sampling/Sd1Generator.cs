@@ -92,6 +92,7 @@ public sealed class Sd1Generator : IDisposable
         bool readable = device.type != DeviceType.META;
 
         using var quiet = GcQuietRegion.Enter(); // TorchSharp's temporary Scalars must outlive their native calls
+        using var trusted = Numerics.GuardedConv.TrustPassedForwards();
         using var applied = _loras.Apply(loras, LoraMode);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
