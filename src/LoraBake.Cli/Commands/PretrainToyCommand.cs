@@ -53,8 +53,10 @@ public sealed class PretrainToyCommand : Command<PretrainToyCommand.Settings>
             FromSha256 = settings.From is null ? null : LoraBake.Pipeline.Hashing.Sha256File(settings.From),
         };
         var r = new ToyPretrainer(s, Console.WriteLine).Run(settings.Out, settings.From);
+        var vae = s.VaeSteps == 0 && settings.From is not null ? "VAE kept from the checkpoint"
+            : string.Create(CultureInfo.InvariantCulture, $"VAE loss {r.VaeLoss:0.00000} ({r.VaeTime:mm\\:ss})");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"pretrain-toy: wrote {Path.Combine(settings.Out, ToySd1.CheckpointFile)}; VAE loss {r.VaeLoss:0.00000} ({r.VaeTime:mm\\:ss}), " +
+            $"pretrain-toy: wrote {Path.Combine(settings.Out, ToySd1.CheckpointFile)}; {vae}, " +
             $"diffusion loss {r.DiffusionLoss:0.00000} ({r.DiffusionTime:mm\\:ss}); latent scale ×{r.LatentScale:0.###}"));
         return 0;
     }
