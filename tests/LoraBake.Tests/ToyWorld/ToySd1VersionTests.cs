@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using LoraBake.Models;
 
 namespace LoraBake.Tests.ToyWorld;
@@ -27,5 +28,21 @@ public class ToySd1VersionTests
             $"ToySd1.Version {ToySd1.Version} has no pinned hash: add [{ToySd1.Version}] = \"{sha}\" to ShippedCheckpoints.");
         Assert.True(expected == sha,
             $"{ToySd1.CheckpointFile} changed (SHA-256 {sha}) but ToySd1.Version is still {ToySd1.Version}: bump the version and pin the new hash.");
+    }
+
+    /// <summary>
+    /// CI's Verify compares two fresh builds with each other (Nightly rewrites the lock first), so a committed demo lock
+    /// made with an older base passes it; it did once (the lock named v3 while v4 shipped). The lock's Download record
+    /// must name the shipped version and its bytes: regenerate the demo lock (a build from an empty store) when not.
+    /// </summary>
+    [Fact]
+    public void The_committed_demo_lock_is_made_with_the_shipped_base()
+    {
+        var lockPath = Path.Combine(RepoFolder.Root, "projects", "demo", "lorabake.lock");
+        using var doc = JsonDocument.Parse(File.ReadAllText(lockPath));
+        var download = doc.RootElement.GetProperty("stages").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "Download");
+        Assert.Equal($"{ToySd1.Name}@{ToySd1.Version}", download.GetProperty("components").GetProperty("input:model.builtin").GetString());
+        Assert.Equal(ShippedCheckpoints[ToySd1.Version],
+            download.GetProperty("outputs").GetProperty("model/" + ToySd1.CheckpointFile).GetString());
     }
 }
