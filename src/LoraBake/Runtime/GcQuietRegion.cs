@@ -1,38 +1,65 @@
-using System.Runtime;
-
 namespace LoraBake.Runtime;
 
 /// <summary>
-/// Holds off garbage collection while a render or a training step runs LibTorch work. TorchSharp 0.107 hands
-/// temporary Scalars to native code without keeping them alive (the alpha of every <c>a + b</c>, the operand of
-/// <c>x * 0.5</c>): when another thread's allocation starts a collection during that call, the finalizer frees the
-/// Scalar while LibTorch reads it, and the op fails with "Expected false to be true" from c10::Scalar::toFloat
-/// (seen in demo evaluations under load; with one thread allocating flat out beside a loop of additions it fails in
-/// 1–3 s, and not in 20 s inside regions: tests/…/Runtime/GcQuietRegionTests). Inside a region no collection runs until
-/// the process has allocated <see cref="Budget"/> bytes (then the runtime ends the region itself, and the guard is
-/// off until the next one), so this narrows the race, it does not close it: the fix belongs in TorchSharp (keep the
-/// Scalar alive across the call). Regions entered from several threads (parallel tests) share one.
+/// Holds off finalizers while a render or a training step runs LibTorch work. TorchSharp 0.107 hands temporary Scalars
+/// to native code without keeping them alive (the alpha of every <c>a + b</c>, the operand of <c>x * 0.5</c>): when
+/// another thread's allocation starts a collection during that call, the Scalar's finalizer frees it while LibTorch
+/// reads it, and the op fails with "Expected false to be true" from c10::Scalar::toFloat (seen in demo evaluations
+/// under load; with one thread allocating flat out beside a loop of additions it fails in 1–3 s:
+/// tests/…/Runtime/GcQuietRegionTests).
+///
+/// Collections may still run inside a region; what they find dead is only queued for finalization. The outermost
+/// region makes one object whose finalizer blocks until the region ends, and lets a gen-0 collection hand it to the
+/// finalizer thread: .NET runs finalizers one at a time on that thread, so no Scalar is freed until the region
+/// ends. (A no-GC region did not close the race: another thread's allocations used up its budget and the runtime
+/// ended it.) The cost is one gen-0 collection per outermost region. Code inside a region must not wait for
+/// finalizers (GC.WaitForPendingFinalizers would wait for the region itself). Regions entered from several threads
+/// (parallel tests) share one hold. The real fix belongs in TorchSharp: keep the Scalar alive across the call.
 /// </summary>
 public static class GcQuietRegion
 {
-    /// <summary>Managed bytes the whole process may allocate in one region: an SD1.5 step or render allocates a few MB of wrappers.</summary>
-    public const long Budget = 64L << 20;
+    /// <summary>How long Enter waits for the finalizer thread to reach the hold (it may be finishing earlier work).</summary>
+    static readonly TimeSpan HoldTimeout = TimeSpan.FromSeconds(10);
 
     static readonly object Gate = new();
     static int depth;
+    static ManualResetEventSlim? release;
+
+    /// <summary>Whether the finalizer thread is held now (for tests and diagnostics).</summary>
+    public static bool Holding { get; private set; }
 
     public static IDisposable Enter()
     {
         lock (Gate)
         {
-            if (depth++ == 0 && GCSettings.LatencyMode != GCLatencyMode.NoGCRegion)
-            {
-                try { GC.TryStartNoGCRegion(Budget); }
-                catch (InvalidOperationException) { } // a region is already open (not ours): it guards us too
-                catch (ArgumentOutOfRangeException) { } // budget above this runtime's limit: run unguarded rather than fail
-            }
+            if (depth++ == 0) Hold();
         }
         return new Exit();
+    }
+
+    static void Hold()
+    {
+        var released = new ManualResetEventSlim(false);
+        var started = new ManualResetEventSlim(false);
+        release = released;
+        MakeHold(released, started);
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        // Finalizers queued before the hold may still be running; ours comes after them.
+        Holding = started.Wait(HoldTimeout);
+    }
+
+    /// <summary>Not inlined, so nothing on this stack keeps the hold reachable.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static void MakeHold(ManualResetEventSlim released, ManualResetEventSlim started) => _ = new FinalizerHold(released, started);
+
+    sealed class FinalizerHold(ManualResetEventSlim released, ManualResetEventSlim started)
+    {
+        ~FinalizerHold()
+        {
+            started.Set();
+            released.Wait();
+            released.Dispose();
+        }
     }
 
     sealed class Exit : IDisposable
@@ -45,9 +72,10 @@ public static class GcQuietRegion
             _done = true;
             lock (Gate)
             {
-                if (--depth > 0 || GCSettings.LatencyMode != GCLatencyMode.NoGCRegion) return;
-                try { GC.EndNoGCRegion(); }
-                catch (InvalidOperationException) { } // the budget ran out and the runtime already ended it
+                if (--depth > 0) return;
+                Holding = false;
+                release?.Set();
+                release = null;
             }
         }
     }

@@ -33,6 +33,7 @@ public class GcQuietRegionTests
             while (clock.Elapsed.TotalSeconds < 8)
             {
                 using var region = GcQuietRegion.Enter();
+                Assert.True(GcQuietRegion.Holding, "the finalizer thread did not reach the hold");
                 for (int k = 0; k < 50; k++)
                 {
                     using var z = x + y;
@@ -44,7 +45,7 @@ public class GcQuietRegionTests
             Volatile.Write(ref stop, true);
             noise.Join();
         }
-        // The other thread's allocations did start collections (between regions): the race was live, not idle.
+        // The other thread's allocations did start collections (inside regions too): the race was live, not idle.
         Assert.True(GC.CollectionCount(0) > collectionsBefore + 10, "too few collections ran during the test");
     }
 }
