@@ -52,6 +52,11 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (settings.Seeds < 1 || settings.Steps < 1) throw new Runtime.UserError("--seeds and --steps must be at least 1");
+        // Evaluate renders in the precision training holds the base model in; checked before the long fp32 ways.
+        var precision = LoraBake.Training.AutoPrecision.Resolve(settings.Precision);
+        if (precision is not ("fp32" or "bf16")) throw new Runtime.UserError($"--precision {settings.Precision}: use auto, fp32 or bf16.");
+        if (precision == "bf16" && !LoraBake.Numerics.NumericsGuard.Current.Bf16Usable)
+            throw new Runtime.UserError($"--precision bf16: {LoraBake.Numerics.NumericsGuard.Current.Bf16RefusalReason}");
         var temp = Path.Combine(Path.GetTempPath(), "lorabake-bench-cell-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(temp);
         try
@@ -96,35 +101,19 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
             Console.WriteLine(single.Line(cell + ", one seed at a time", seeds.Count, settings.Steps));
 
             // After: the seeds as one UNet batch, the LoRA merged once.
-            var batched = new StepClock();
-            using (var generator = new Sd1Generator(model))
-            using (generator.KeepLorasMerged())
-                batched.Time(() => { foreach (var image in generator.GenerateSeeds(request, seeds, batched.OnStep)) image.Dispose(); });
+            var batched = Batched(model, request, seeds, warmUp: false);
             Console.WriteLine(batched.Line(cell + ", seeds batched", seeds.Count, settings.Steps));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{cell}: batched / one at a time = {batched.Total / single.Total:0.000} (projected to 20 steps: {batched.Projected(settings.Steps, 20) / single.Projected(settings.Steps, 20):0.000})"));
+            Console.WriteLine(batched.Ratio(single, $"{cell}: batched / one at a time", settings.Steps));
 
-            // Evaluate renders in the precision training holds the base model in: with bf16, text encoder and UNet in bf16
-            // (the VAE stays fp32, as Sd1Model.Load keeps it).
-            var precision = LoraBake.Training.AutoPrecision.Resolve(settings.Precision);
+            // With bf16, text encoder and UNet in bf16 (the VAE stays fp32, as Sd1Model.Load keeps it).
             if (precision == "bf16")
             {
-                if (!LoraBake.Numerics.NumericsGuard.Current.Bf16Usable)
-                    throw new Runtime.UserError($"--precision bf16: {LoraBake.Numerics.NumericsGuard.Current.Bf16RefusalReason}");
                 text.to(ScalarType.BFloat16);
                 unet.to(ScalarType.BFloat16);
-                var half = new StepClock();
-                using (var generator = new Sd1Generator(model))
-                using (generator.KeepLorasMerged())
-                {
-                    generator.Generate(request with { Loras = [], Steps = 1, Width = 64, Height = 64 }).Dispose();   // warm-up, not timed
-                    half.Time(() => { foreach (var image in generator.GenerateSeeds(request, seeds, half.OnStep)) image.Dispose(); });
-                }
+                var half = Batched(model, request, seeds, warmUp: true);   // the bf16 kernels warm up untimed
                 Console.WriteLine(half.Line(cell + ", seeds batched, base model in bf16", seeds.Count, settings.Steps));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{cell}: bf16 batched / fp32 one at a time = {half.Total / single.Total:0.000} (projected to 20 steps: {half.Projected(settings.Steps, 20) / single.Projected(settings.Steps, 20):0.000})"));
+                Console.WriteLine(half.Ratio(single, $"{cell}: bf16 batched / fp32 one at a time", settings.Steps));
             }
-            else if (precision != "fp32") throw new Runtime.UserError($"--precision {settings.Precision}: use auto, fp32 or bf16.");
 
             if (settings.Hooks)
             {
@@ -139,6 +128,17 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
         {
             try { Directory.Delete(temp, true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>The seeds as one UNet batch with the LoRA merged once, as Evaluate renders a grid setting.</summary>
+    static StepClock Batched(Sd1Model model, GenerateRequest request, IReadOnlyList<long> seeds, bool warmUp)
+    {
+        var clock = new StepClock();
+        using var generator = new Sd1Generator(model);
+        using var merged = generator.KeepLorasMerged();
+        if (warmUp) generator.Generate(request with { Loras = [], Steps = 1, Width = 64, Height = 64 }).Dispose();
+        clock.Time(() => { foreach (var image in generator.GenerateSeeds(request, seeds, clock.OnStep)) image.Dispose(); });
+        return clock;
     }
 
     /// <summary>Total seconds of the timed renders and the seconds of each UNet step after the first of a render.</summary>
@@ -171,6 +171,10 @@ public sealed class BenchCellCommand : Command<BenchCellCommand.Settings>
         /// <summary>The same renders at <paramref name="to"/> steps: the fixed rest plus that many mean steps.</summary>
         public double Projected(int steps, int to) =>
             _steps.Count == 0 ? double.NaN : Total + (to - steps) * Renders * MeanStep;
+
+        /// <summary>This way's total over <paramref name="baseline"/>'s, measured and projected to 20 steps.</summary>
+        public string Ratio(StepClock baseline, string label, int steps) => string.Create(CultureInfo.InvariantCulture,
+            $"{label} = {Total / baseline.Total:0.000} (projected to 20 steps: {Projected(steps, 20) / baseline.Projected(steps, 20):0.000})");
 
         public string Line(string label, int images, int steps) => string.Create(CultureInfo.InvariantCulture,
             $"{label}: {Total:0.0} s ({Total / images:0.0} s per image); UNet step {MeanStep:0.00} s, the rest {Total - steps * Renders * MeanStep:0.0} s; " +

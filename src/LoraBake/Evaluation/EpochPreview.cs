@@ -39,8 +39,7 @@ public static class EpochPreview
         var downloadDir = context.UpstreamDirectory(StageCatalog.Download);
         var model = DownloadedModel.Load(downloadDir)!;
         var vae = DownloadedModel.Load(downloadDir, "vae");
-        var identity = EvaluateStage.ModelIdentity(model.Sha256, vae?.Sha256, t.ClipSkip, t.Device, EvaluateStage.RenderPrecision(recipe),
-            Numerics.GuardedConv.RenderRoute);
+        var identity = EvaluateStage.RenderIdentity(recipe, model.Sha256, vae?.Sha256);
 
         // The export's file for this epoch, under the export's name (the name is in each cell's infotext).
         var temp = Path.Combine(Path.GetTempPath(), "lorabake-preview-" + Guid.NewGuid().ToString("N")[..12]);

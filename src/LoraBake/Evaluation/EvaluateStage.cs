@@ -73,12 +73,16 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
     /// The device joins it only when not the CPU, and the precision only when not fp32, so cached fp32 CPU cells keep
     /// their keys and the others are told apart.
-    public static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu", string? renderPrecision = null,
+    static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu", string? renderPrecision = null,
         string? renderConvs = null) =>
         $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}" +
         (Runtime.ComputeDevice.FingerprintComponent(deviceSetting) is { } device ? $"+device={device}" : "") +
         (renderPrecision is null ? "" : $"+precision={renderPrecision}") +
         (renderConvs is null ? "" : $"+convs={renderConvs}");
+
+    /// <summary>The identity of a render's base model under <paramref name="recipe"/>'s settings on this machine (Evaluate and the epoch previews).</summary>
+    public static string RenderIdentity(Recipe recipe, string modelSha256, string? vaeSha256) =>
+        ModelIdentity(modelSha256, vaeSha256, recipe.Training.ClipSkip, recipe.Training.Device, RenderPrecision(recipe), GuardedConv.RenderRoute);
 
     /// <summary>
     /// What the base model renders in: what training holds it in (<c>mixed_precision</c>; auto as decided on this
@@ -100,7 +104,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         var model = DownloadedModel.Load(downloadDir) ?? throw new InvalidDataException($"{downloadDir}: the Download entry has no model.json");
         var vae = DownloadedModel.Load(downloadDir, "vae");
         var clipSkip = recipe.Training.ClipSkip;
-        var identity = ModelIdentity(model.Sha256, vae?.Sha256, clipSkip, recipe.Training.Device, RenderPrecision(recipe), GuardedConv.RenderRoute);
+        var identity = RenderIdentity(recipe, model.Sha256, vae?.Sha256);
         var trigger = DatasetTrigger.From(ProcessedIndex.Read(Path.Combine(processDir, ProcessedIndex.FileName)));
         var loras = EpochFiles(recipe.Name, exportDir, context.Upstream[exportStage].Files);
         var grid = EvaluationGrid.Build(recipe.Evaluation, loras.Keys.Order().ToList(), trigger);

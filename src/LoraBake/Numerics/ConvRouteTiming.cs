@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace LoraBake.Numerics;
@@ -30,25 +29,12 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
     public string Summary => string.Create(CultureInfo.InvariantCulture,
         $"measured: oneDNN {OneDnnSeconds * 1000:0} ms, unfold+matmul {UnfoldSeconds * 1000:0} ms{(FromCache ? ", cached for this machine" : "")}");
 
-    sealed record Stored(double OneDnnSeconds, double UnfoldSeconds, string Machine);
-
     /// <summary>This machine's timing: from the cache in <paramref name="cacheDirectory"/> (default: the self-test's), else measured and stored.</summary>
     public static ConvRouteTiming LoadOrMeasure(string? cacheDirectory = null)
     {
-        string key = $"{SelfTestCache.MachineKey()} | conv route probe v{ProbeVersion}";
-        string path = SelfTestCache.PathFor(key, "convroute", cacheDirectory);
-        try
-        {
-            if (File.Exists(path) && JsonSerializer.Deserialize<Stored>(File.ReadAllText(path)) is { } s && s.Machine == key)
-                return new ConvRouteTiming(s.OneDnnSeconds, s.UnfoldSeconds, FromCache: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-        {
-            // A damaged cache is the same as none.
-        }
-        var timing = Measure();
-        SelfTestCache.Write(path, JsonSerializer.Serialize(new Stored(timing.OneDnnSeconds, timing.UnfoldSeconds, key)));
-        return timing;
+        var (timing, fromCache) = SelfTestCache.LoadOrMeasure($"{SelfTestCache.MachineKey()} | conv route probe v{ProbeVersion}", "convroute",
+            Measure, cacheDirectory);
+        return timing with { FromCache = fromCache };
     }
 
     /// <summary>Times both routes now (oneDNN must be enabled: it is unless the route is <c>native</c>).</summary>

@@ -72,6 +72,31 @@ public static class SelfTestCache
         }
     }
 
+    sealed record Cached<T>(string Machine, T Value);
+
+    /// <summary>
+    /// A measurement kept per machine beside the self-test (the precision probe, the convolution route timing): the
+    /// stored value for <paramref name="machineKey"/>, else <paramref name="measure"/>'s, then stored. A damaged or
+    /// unreadable file is the same as none.
+    /// </summary>
+    public static (T Value, bool FromCache) LoadOrMeasure<T>(string machineKey, string prefix, Func<T> measure, string? directory = null)
+        where T : class
+    {
+        string path = PathFor(machineKey, prefix, directory);
+        try
+        {
+            if (File.Exists(path) && JsonSerializer.Deserialize<Cached<T>>(File.ReadAllText(path)) is { Value: not null } c && c.Machine == machineKey)
+                return (c.Value, true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+        {
+            // Measure again.
+        }
+        var value = measure();
+        Write(path, JsonSerializer.Serialize(new Cached<T>(machineKey, value)));
+        return (value, false);
+    }
+
     /// <summary>The stored result for this machine, or a fresh run (then stored). Never fails on cache I/O.</summary>
     public static (KernelSelfTest.Result Result, bool FromCache) Load(Func<KernelSelfTest.Result> run)
     {

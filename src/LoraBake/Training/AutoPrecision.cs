@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using LoraBake.Models.UNet;
 using LoraBake.Numerics;
 using static TorchSharp.torch;
@@ -45,22 +44,12 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
         var guard = NumericsGuard.Current;
         if (!guard.Bf16Usable) return new(ScalarType.Float32, 0, 0, "bf16 is wrong on this CPU", false);
         string key = $"{SelfTestCache.MachineKey()} | route {ConvRoutes.Name(guard.Route)} | precision probe v{ProbeVersion}";
-        string path = SelfTestCache.PathFor(key, "precision");
-        try
-        {
-            if (File.Exists(path) && JsonSerializer.Deserialize<Stored>(File.ReadAllText(path)) is { } s && s.Machine == key)
-                return Choose(s.Fp32Seconds, s.Bf16Seconds, fromCache: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-        {
-            // A damaged cache is the same as none.
-        }
-        double fp32 = Measure(ScalarType.Float32), bf16 = Measure(ScalarType.BFloat16);
-        SelfTestCache.Write(path, JsonSerializer.Serialize(new Stored(fp32, bf16, key)));
-        return Choose(fp32, bf16, fromCache: false);
+        var (probe, fromCache) = SelfTestCache.LoadOrMeasure(key, "precision",
+            () => new Probe(Measure(ScalarType.Float32), Measure(ScalarType.BFloat16)));
+        return Choose(probe.Fp32Seconds, probe.Bf16Seconds, fromCache);
     }
 
-    sealed record Stored(double Fp32Seconds, double Bf16Seconds, string Machine);
+    sealed record Probe(double Fp32Seconds, double Bf16Seconds);
 
     static AutoPrecision Choose(double fp32, double bf16, bool fromCache)
     {
