@@ -135,7 +135,7 @@ public sealed class NumericsGuard
                 int total = t.Classes.Count;
                 int failed = t.Classes.Values.Count(v => !v.Forward || !v.Backward);
                 if (Route == ConvRoute.Guarded && failed > 0)
-                    parts.Add($"{failed}/{total} oneDNN shape classes failed, so every convolution runs as unfold+matmul");
+                    parts.Add($"{failed}/{total} oneDNN shape classes failed, so convolutions run as unfold+matmul (in renders, the classes whose forward passed run on oneDNN at sides ≥ {GuardedConv.MinTrustedSide})");
                 if (RouteTiming is { } timing)
                     parts.Add($"oneDNN and unfold+matmul both right here, {(Route == ConvRoute.OneDnn ? "oneDNN" : "unfold+matmul")} is faster ({timing.Summary})");
                 parts.Add(string.Create(CultureInfo.InvariantCulture, $"self-test {t.Milliseconds:0} ms{(FromCache ? ", cached for this machine" : "")}"));
