@@ -31,6 +31,7 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
             {
                 runtime = r,
+                native_heap = new { applied = LoraBake.Runtime.NativeHeap.Applied, state = LoraBake.Runtime.NativeHeap.State },
                 device = new
                 {
                     setting = settings.Device,
@@ -55,6 +56,7 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         var table = new Table().AddColumn("check").AddColumn("value");
         table.AddRow("torch (LibTorch)", r.TorchVersion);
         table.AddRow("threads / interop threads", $"{r.Threads} / {r.InteropThreads}");
+        table.AddRow("native heap (LibTorch's freed memory)", Markup.Escape(LoraBake.Runtime.NativeHeap.State));
         table.AddRow("CUDA available", Markup.Escape(r.CudaAvailable ? $"yes ({ComputeDevice.Backend})" : $"no: {ComputeDevice.Backend}"));
         table.AddRow("device that will run models", Markup.Escape(ComputeDevice.Describe(settings.Device, $"device {(settings.Device == ComputeDevice.Auto ? "(training.device default)" : "--device")}")
             + (DeviceError(settings.Device) is { } error ? $"; would fail: {error}" : "")));
@@ -70,7 +72,7 @@ public sealed class DoctorCommand : Command<DoctorCommand.Settings>
         foreach (var check in guard.SelfTest?.Checks ?? [])
             table.AddRow(Markup.Escape(check.Name), (check.Passed ? "[green]pass[/]: " : "[red]FAIL[/]: ") + Markup.Escape(check.Evidence));
         if (guard.SelfTest is null) table.AddRow("numerics self-test", "not run (route forced)");
-        table.AddRow("convolution route", Markup.Escape(ConvRoutes.Name(guard.Route) + (guard.Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})"
+        table.AddRow("convolution route", Markup.Escape(ConvRoutes.Name(guard.Route) + (guard.Forced ? $" (forced by {guard.ForcedBy})"
             : guard.RouteTiming is { } timing ? $" (both right here; the faster: {timing.Summary})" : " (the one the self-test found right)")));
         table.AddRow("bfloat16", guard.Bf16Usable ? "usable" : "refused: wrong results on this CPU");
         table.AddRow("mixed_precision: auto", Markup.Escape(AutoPrecision.Current.Summary));

@@ -92,7 +92,8 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         if (deviceProblem is not null) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(deviceProblem)}");
         if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
         if (recipe.Training.MixedPrecision == "auto") Console.WriteLine("⚙️ " + LoraBake.Training.AutoPrecision.Current.Summary);
-        Console.WriteLine("⚙️ numerics: " + LoraBake.Numerics.NumericsGuard.Current.Environment);
+        var guard = LoraBake.Numerics.NumericsGuard.Current;
+        Console.WriteLine("⚙️ numerics: " + guard.Environment + (guard.ForcedBy is { } by ? $" (route set by {by})" : ""));
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");
         return 0;
     }

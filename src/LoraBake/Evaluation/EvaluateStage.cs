@@ -56,6 +56,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         if (RenderPrecision(context.Recipe) is { } precision) fb.Add("render_precision", precision);
         // On the Guarded route renders run the convolutions whose forward passed the self-test on oneDNN.
         if (GuardedConv.RenderRoute is { } convs) fb.Add("render_convs", convs);
+        if (context.Recipe.Training.ConvRoute != "auto") fb.Add("conv_route", context.Recipe.Training.ConvRoute);
         if (TrainEpochStage.TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // Toy-world projects are scored by the concept detector: a changed detector re-measures (renders stay cached).
         if (string.Equals(context.Recipe.Model.Source.Trim(), "builtin:" + Models.ToySd1.Name, StringComparison.OrdinalIgnoreCase))

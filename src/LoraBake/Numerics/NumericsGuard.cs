@@ -17,8 +17,10 @@ public sealed class NumericsGuard
     public const string Bf16EnvironmentVariable = "LORABAKE_BF16";
 
     public ConvRoute Route { get; }
-    /// <summary>Whether the route was forced by the environment rather than chosen by the self-test.</summary>
-    public bool Forced { get; }
+    /// <summary>Whether the route was forced (by the environment or the recipe) rather than chosen by the self-test.</summary>
+    public bool Forced => ForcedBy != null;
+    /// <summary>What forced the route: <c>LORABAKE_CONV_ROUTE</c> or <c>training.conv_route</c>; null when the guard chose it.</summary>
+    public string? ForcedBy { get; }
     public bool Bf16Usable { get; }
     public KernelSelfTest.Result? SelfTest { get; }
     /// <summary>The measurement that chose between two right routes; null when the verdicts left one (or the route was forced).</summary>
@@ -27,12 +29,12 @@ public sealed class NumericsGuard
     /// <summary>Whether the self-test's verdicts were read from this machine's cache (<see cref="SelfTestCache"/>).</summary>
     public bool FromCache { get; }
 
-    NumericsGuard(ConvRoute route, bool forced, bool bf16Usable, KernelSelfTest.Result? selfTest, bool fromCache, ConvRouteTiming? routeTiming)
+    NumericsGuard(ConvRoute route, string? forcedBy, bool bf16Usable, KernelSelfTest.Result? selfTest, bool fromCache, ConvRouteTiming? routeTiming)
     {
         RouteTiming = routeTiming;
         FromCache = fromCache;
         Route = route;
-        Forced = forced;
+        ForcedBy = forcedBy;
         Bf16Usable = bf16Usable;
         SelfTest = selfTest;
     }
@@ -48,25 +50,69 @@ public sealed class NumericsGuard
             if (Volatile.Read(ref current) is { } g) return g;
             lock (Gate)
             {
-                current ??= Apply(Decide(ConvRoutes.Parse(System.Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable)),
-                    System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable)));
+                var forced = ConvRoutes.Parse(System.Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable));
+                current ??= Apply(Decide(forced, System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable),
+                    forcedBy: forced is null ? null : ConvRoutes.EnvironmentVariable));
                 return current;
             }
         }
     }
 
     /// <summary>Replaces the process's route (tests exercise every route this way; not for concurrent use).</summary>
-    public static NumericsGuard Use(ConvRoute? route)
+    public static NumericsGuard Use(ConvRoute? route) => Use(route, route is null ? null : "a test");
+
+    static NumericsGuard Use(ConvRoute? route, string? forcedBy)
     {
         lock (Gate)
         {
             var selfTest = current?.SelfTest;
-            current = Apply(Decide(route, System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest));
+            current = Apply(Decide(route, System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest, forcedBy));
             return current;
         }
     }
 
-    static NumericsGuard Decide(ConvRoute? forced, string? bf16Setting, KernelSelfTest.Result? selfTest = null)
+    public const string RecipeKey = "training.conv_route";
+
+    /// <summary>
+    /// Applies a recipe's <c>training.conv_route</c> before its stages build a model. auto leaves the guard's own
+    /// choice; a named route must be one the self-test found right on this CPU (a wrong route would train and
+    /// render wrong numbers), else a <see cref="Runtime.UserError"/> naming the recipe. <c>LORABAKE_CONV_ROUTE</c>,
+    /// set for the whole process, wins over the recipe.
+    /// </summary>
+    public static void ApplyRecipe(string? setting, string recipePath)
+    {
+        if (System.Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable) is { Length: > 0 }) return;
+        ConvRoute? wanted;
+        try { wanted = ConvRoutes.Parse(setting); }
+        catch (ArgumentException) { throw new Runtime.UserError($"{recipePath}: {RecipeKey}: '{setting}' is not a convolution route; use auto, onednn, guarded or native."); }
+        lock (Gate)
+        {
+            if (wanted is null)
+            {
+                // Only a route an earlier recipe in this process forced is undone; otherwise the guard decides when first asked.
+                if (current?.ForcedBy == RecipeKey) Use(null, null);
+                return;
+            }
+            if (current is { } g && g.Route == wanted && g.ForcedBy == RecipeKey) return;
+            var (selfTest, _) = current?.SelfTest is { } known ? (known, true) : SelfTestCache.Load(KernelSelfTest.Run);
+            if (WrongOnThisCpu(wanted.Value, selfTest) is { } why)
+                throw new Runtime.UserError(
+                    $"{recipePath}: {RecipeKey}: {ConvRoutes.Name(wanted.Value)} {why} on this CPU, so it would train and render wrong numbers. " +
+                    $"Use {RecipeKey}: auto (or remove the key); `lorabake doctor` shows the self-test.");
+            current = Apply(Decide(wanted, System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest, RecipeKey));
+        }
+    }
+
+    /// <summary>Why the self-test rules a route out here, or null when it may run.</summary>
+    internal static string? WrongOnThisCpu(ConvRoute route, KernelSelfTest.Result selfTest) => route switch
+    {
+        ConvRoute.OneDnn when selfTest.Classes.Values.Count(c => !c.Forward || !c.Backward) is var failed and > 0 =>
+            $"failed the numerics self-test ({failed}/{selfTest.Classes.Count} oneDNN shape classes gave wrong values or NaN)",
+        ConvRoute.Guarded when !selfTest.UnfoldCorrect => "(unfold + matmul) failed the numerics self-test",
+        _ => null,
+    };
+
+    static NumericsGuard Decide(ConvRoute? forced, string? bf16Setting, KernelSelfTest.Result? selfTest = null, string? forcedBy = null)
     {
         bool fromCache = false;
         if (selfTest is null && forced is null or ConvRoute.Guarded) (selfTest, fromCache) = SelfTestCache.Load(KernelSelfTest.Run);
@@ -85,7 +131,7 @@ public sealed class NumericsGuard
             "off" => false,
             _ => Bf16Verdict(route, selfTest ?? SelfTestCache.Load(KernelSelfTest.Run).Result),
         };
-        return new NumericsGuard(route, forced != null, bf16, selfTest, fromCache, timing);
+        return new NumericsGuard(route, forced is null ? null : forcedBy ?? ConvRoutes.EnvironmentVariable, bf16, selfTest, fromCache, timing);
     }
 
     /// <summary>
@@ -129,7 +175,7 @@ public sealed class NumericsGuard
     {
         get
         {
-            var parts = new List<string> { $"convolutions {ConvRoutes.Name(Route)}{(Forced ? $" (forced by {ConvRoutes.EnvironmentVariable})" : "")}" };
+            var parts = new List<string> { $"convolutions {ConvRoutes.Name(Route)}{(Forced ? $" (forced by {ForcedBy})" : "")}" };
             if (SelfTest is { } t)
             {
                 int total = t.Classes.Count;

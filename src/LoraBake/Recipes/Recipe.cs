@@ -126,6 +126,13 @@ public sealed record TrainingSettings
     /// </summary>
     [FingerprintIgnore]
     public string Device { get; init; } = "auto";
+    /// <summary>
+    /// auto | onednn | guarded | native: how CPU convolutions run (<see cref="Numerics.ConvRoute"/>). auto takes what
+    /// the numerics guard measured right and fastest on this machine; a named route must have passed its self-test.
+    /// The epoch fingerprint names it only when it is not auto, so older recipes keep their fingerprints.
+    /// </summary>
+    [FingerprintIgnore]
+    public string ConvRoute { get; init; } = "auto";
     /// <summary>AdamW8bit (colab default), AdamW, Lion, Prodigy, DAdaptAdam, DAdaptLion, AdaFactor, SGDNesterov.</summary>
     public string Optimizer { get; init; } = "AdamW8bit";
     /// <summary>The colab's switch: with Prodigy/DAdapt*, use its learning rates, scheduler, alpha and arguments (<see cref="AdaptiveOptimizerOverride"/>).</summary>

@@ -45,6 +45,8 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
         // A GPU trains different bits than the CPU; the CPU adds nothing, so locks from before the setting stay valid.
         if (Runtime.ComputeDevice.FingerprintComponent(t.Device) is { } device) fb.Add("device", device);
+        // A named convolution route rounds differently from auto's pick; auto adds nothing (older locks stay valid).
+        if (t.ConvRoute != "auto") fb.Add("conv_route", t.ConvRoute);
         if (TokenizerInput(context.Recipe, context.ProjectDir) is { } tokenizer) fb.Add("input:tokenizer", tokenizer);
         // The starting LoRA by content: replacing the file retrains; by name alone it would be a stale cache hit.
         if (t.ContinueFromLora is { } lora)

@@ -42,6 +42,49 @@ public class ConvRouteChoiceTests(ITestOutputHelper output)
         Assert.Null(timing);
     }
 
+    [Theory]
+    [InlineData("onednn", false, true, "1/2 oneDNN shape classes")]
+    [InlineData("guarded", true, false, "(unfold + matmul) failed")]
+    [InlineData("onednn", true, true, null)]
+    [InlineData("guarded", true, true, null)]
+    [InlineData("native", false, false, null)]
+    public void A_recipe_may_name_only_a_route_the_self_test_passed(string route, bool oneDnnRight, bool unfoldRight, string? refusal)
+    {
+        string? why = NumericsGuard.WrongOnThisCpu(ConvRoutes.Parse(route)!.Value, Verdicts(oneDnnRight, unfoldRight));
+        if (refusal is null) Assert.Null(why);
+        else Assert.Contains(refusal, why);
+    }
+
+    [Fact]
+    public void The_recipe_route_is_applied_refused_with_its_file_or_undone_by_auto()
+    {
+        if (Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable) is { Length: > 0 }) return;   // the environment wins by design
+        try
+        {
+            var auto = NumericsGuard.Use(null);
+            var test = Assert.IsType<KernelSelfTest.Result>(auto.SelfTest);
+            // The route auto did not pick, when it is right here; else native, which the self-test never rules out.
+            var other = auto.Route != ConvRoute.Guarded && test.UnfoldCorrect ? ConvRoute.Guarded : ConvRoute.Native;
+            NumericsGuard.ApplyRecipe(ConvRoutes.Name(other), "projects/p/project.yaml");
+            Assert.Equal((other, NumericsGuard.RecipeKey), (NumericsGuard.Current.Route, NumericsGuard.Current.ForcedBy));
+            Assert.Contains($"convolutions {ConvRoutes.Name(other)}", NumericsGuard.Current.Environment);
+
+            NumericsGuard.ApplyRecipe("auto", "projects/q/project.yaml");
+            Assert.Equal((auto.Route, (string?)null), (NumericsGuard.Current.Route, NumericsGuard.Current.ForcedBy));
+
+            if (NumericsGuard.WrongOnThisCpu(ConvRoute.OneDnn, test) is { } why)
+            {
+                var e = Assert.Throws<LoraBake.Runtime.UserError>(() => NumericsGuard.ApplyRecipe("onednn", "projects/p/project.yaml"));
+                Assert.Contains("projects/p/project.yaml: training.conv_route: onednn", e.Message);
+                Assert.Contains(why, e.Message);
+                Assert.Equal(auto.Route, NumericsGuard.Current.Route);   // nothing changed
+            }
+            var bad = Assert.Throws<LoraBake.Runtime.UserError>(() => NumericsGuard.ApplyRecipe("fast", "projects/p/project.yaml"));
+            Assert.Contains("'fast' is not a convolution route", bad.Message);
+        }
+        finally { NumericsGuard.Use(null); }
+    }
+
     [Fact]
     public void The_measurement_times_both_routes_and_is_cached_for_the_machine()
     {

@@ -85,6 +85,8 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         new("training.gradient_checkpointing", "training.gradient_checkpointing: true", "Train-Epoch-01", "metadata:ss_gradient_checkpointing"),
         // cuda: on a CPU machine auto and cpu are the same device, and a GPU's fingerprint differs from the CPU's.
         new("training.device", "training.device: cuda", "Train-Epoch-01", "device"),
+        // native: never the route auto takes where oneDNN or unfold is right, and never refused by the self-test.
+        new("training.conv_route", "training.conv_route: native", "Train-Epoch-01", "conv_route"),
         new("training.optimizer", "training.optimizer: Lion", "Train-Epoch-01", "optimizer"),
         new("training.override_values_for_dadapt_and_prodigy", "training.override_values_for_dadapt_and_prodigy: false", "Train-Epoch-01", "optimizer",
             "training.optimizer: Prodigy\ntraining.unet_lr: 1.0\ntraining.text_encoder_lr: 1.0"),
@@ -209,6 +211,8 @@ public sealed class EveryKeyDoesSomethingTests(ITestOutputHelper output) : IDisp
         o["start"] = recipe.Training.ContinueFromLora is { } lora ? ContinueFromLora.Resolve(lora, projectDir, out _) ?? "missing" : "none";
         o["frozen"] = TrainEpochStage.FrozenDtype(recipe.Training.MixedPrecision).ToString();
         o["device"] = LoraBake.Runtime.ComputeDevice.Resolve(recipe.Training.Device);
+        // What ApplyRecipe would make the route (applying it here would switch the route under the parallel tests).
+        o["conv_route"] = LoraBake.Numerics.ConvRoutes.Name(LoraBake.Numerics.ConvRoutes.Parse(recipe.Training.ConvRoute) ?? LoraBake.Numerics.NumericsGuard.Current.Route);
 
         DatasetResult processed;
         try
