@@ -73,7 +73,7 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         var dtype = precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
         if (dtype == ScalarType.BFloat16 && !LoraBake.Numerics.NumericsGuard.Current.Bf16Usable)
             throw new UserError($"--mixed-precision bf16: {LoraBake.Numerics.NumericsGuard.Current.Bf16RefusalReason}");
-        var (rows, step, forward) = ModelBenchmark.ProfileStep(unet, 64, dtype);
+        var (rows, ops, step, forward) = ModelBenchmark.ProfileStep(unet, 64, dtype);
         var table = new Table().AddColumn("block").AddColumn("forward s").AddColumn("backward s").AddColumn("share of step");
         static string S(double s) => double.IsNaN(s) ? "—" : s.ToString("0.000", CultureInfo.InvariantCulture);
         foreach (var r in rows)
@@ -86,6 +86,17 @@ public sealed class BenchModelCommand : Command<BenchModelCommand.Settings>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{size} profiled train step (mixed_precision={precision}): {step:0.00} s, forward {forward:0.00} s, backward+optimizer {step - forward:0.00} s"));
         Console.WriteLine("— : no gradient reached the block's input (nothing trainable before it), so its backward end is not marked.");
+
+        // By kind of op, over the whole step (blocks, conv_in/out, time embedding).
+        var kinds = new Table().AddColumn("op kind").AddColumn("forward s").AddColumn("backward s").AddColumn("share of step").AddColumn("GFLOP/s");
+        foreach (var o in ops)
+            kinds.AddRow(Markup.Escape(o.Kind), S(o.Forward), S(o.Backward), ((o.Forward + o.Backward) / step).ToString("0.0%", CultureInfo.InvariantCulture),
+                // forward + backward to the inputs ≈ twice the forward's work, as the step's rate counts it
+                o.ForwardGflop > 0 ? (2 * o.ForwardGflop / (o.Forward + o.Backward)).ToString("0.0", CultureInfo.InvariantCulture) : "—");
+        double timed = ops.Sum(o => o.Forward + o.Backward);
+        kinds.AddRow("[italic]other (elementwise ops, copies, loss, optimizer, autograd)[/]", "", "", ((step - timed) / step).ToString("0.0%", CultureInfo.InvariantCulture), "");
+        AnsiConsole.Write(kinds);
+        Console.WriteLine("Each op's time excludes the ops nested in it (a LoRA hook inside its linear layer). GFLOP/s: the forward's GFLOP counted twice (forward and backward to the inputs, as the step's rate counts them) over forward + backward seconds.");
         return 0;
     }
 

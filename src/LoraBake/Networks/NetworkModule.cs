@@ -66,7 +66,8 @@ public abstract class NetworkModule : Module
         {
             if (!Enabled || Multiplier == 0.0) return y;
             var adapterType = ParameterDtype;
-            var delta = DeltaOutput(x.dtype == adapterType ? x : x.to(adapterType), Multiplier * Scale);
+            var delta = Models.UNet.BlockProfiler.Op(Models.UNet.BlockProfiler.LoraHook, x,
+                input => DeltaOutput(input.dtype == adapterType ? input : input.to(adapterType), Multiplier * Scale));
             return y + (delta.dtype == y.dtype ? delta : delta.to(y.dtype));
         });
     }

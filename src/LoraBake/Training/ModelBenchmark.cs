@@ -184,7 +184,7 @@ public static class ModelBenchmark
     /// <summary>One profiled training step: each resnet and transformer block's forward and backward seconds.</summary>
     public sealed record ProfileRow(string Block, double Forward, double Backward);
 
-    public static (IReadOnlyList<ProfileRow> Rows, double StepSeconds, double ForwardSeconds) ProfileStep(UNetConfig config, int latent,
+    public static (IReadOnlyList<ProfileRow> Rows, IReadOnlyList<BlockProfiler.OpRow> Ops, double StepSeconds, double ForwardSeconds) ProfileStep(UNetConfig config, int latent,
         ScalarType frozen, bool gradientCheckpointing = false, int dim = 16)
     {
         using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim);
@@ -197,6 +197,6 @@ public static class ModelBenchmark
             forward = rig.Step();
             step = sw.Elapsed.TotalSeconds;
         }
-        return (profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList(), step, forward);
+        return (profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList(), profiler.OpResults, step, forward);
     }
 }
