@@ -184,19 +184,26 @@ public static class ModelBenchmark
     /// <summary>One profiled training step: each resnet and transformer block's forward and backward seconds.</summary>
     public sealed record ProfileRow(string Block, double Forward, double Backward);
 
-    public static (IReadOnlyList<ProfileRow> Rows, IReadOnlyList<BlockProfiler.OpRow> Ops, double StepSeconds, double ForwardSeconds) ProfileStep(UNetConfig config, int latent,
-        ScalarType frozen, bool gradientCheckpointing = false, int dim = 16)
+    /// <summary>Where a training step's time goes. Blocks and ops are timed in separate steps (the op markers cost
+    /// time of their own): <paramref name="StepSeconds"/> is the block-timed step, <paramref name="OpStepSeconds"/> the op-timed one.</summary>
+    public sealed record StepProfile(IReadOnlyList<ProfileRow> Rows, IReadOnlyList<BlockProfiler.OpRow> Ops, double StepSeconds, double ForwardSeconds, double OpStepSeconds);
+
+    public static StepProfile ProfileStep(UNetConfig config, int latent, ScalarType frozen, bool gradientCheckpointing = false, int dim = 16)
     {
         using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim);
         using var profiler = new BlockProfiler(rig.Unet);
-        double step = 0, forward = 0;
-        for (int run = 0; run < 2; run++)                    // the first run warms the kernels up
+        double step = 0, forward = 0, opStep = 0;
+        IReadOnlyList<ProfileRow> rows = [];
+        for (int run = 0; run < 3; run++)                    // warm-up, then blocks, then ops
         {
             profiler.Reset();
+            profiler.TimeOps = run == 2;
             var sw = Stopwatch.StartNew();
-            forward = rig.Step();
-            step = sw.Elapsed.TotalSeconds;
+            double f = rig.Step();
+            if (run == 2) { opStep = sw.Elapsed.TotalSeconds; break; }
+            (step, forward) = (sw.Elapsed.TotalSeconds, f);
+            rows = profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList();
         }
-        return (profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList(), profiler.OpResults, step, forward);
+        return new StepProfile(rows, profiler.OpResults, step, forward, opStep);
     }
 }

@@ -56,12 +56,14 @@ public sealed class BlockProfiler : IDisposable
             if (module is not TorchSharp.Modules.Linear linear) continue;
             var pre = linear.register_forward_pre_hook((m, x) =>
             {
+                if (!TimeOps) return x;
                 var entry = Begin(Linear, ref x);
                 lock (gate) { if (!openLinears.TryGetValue(m, out var open)) openLinears[m] = open = new(); open.Push(entry); }
                 return x;
             });
             var post = linear.register_forward_hook((m, x, y) =>
             {
+                if (!TimeOps) return y;
                 OpEntry entry;
                 lock (gate) entry = openLinears[m].Pop();
                 entry.Flops = 2.0 * linear.weight!.numel() * (x.numel() / x.shape[^1]);
@@ -85,12 +87,18 @@ public sealed class BlockProfiler : IDisposable
     public void Reset() { lock (gate) { times.Clear(); ops.Clear(); } }
 
     /// <summary>
+    /// Whether ops are timed too. Their markers are many (two per op, several hundred ops in an SD1.5 step) and cost
+    /// time of their own, so a step that times ops is slower than one that times blocks alone: run them apart.
+    /// </summary>
+    public bool TimeOps { get; set; }
+
+    /// <summary>
     /// Runs one op of <paramref name="kind"/> on <paramref name="input"/> (its gradient path is the one marked),
     /// timed when a profiler is active; <paramref name="flops"/> counts its forward work from input and output.
     /// </summary>
     internal static Tensor Op(string kind, Tensor input, Func<Tensor, Tensor> body, Func<Tensor, Tensor, double>? flops = null)
     {
-        if (active is not { } profiler) return body(input);
+        if (active is not { TimeOps: true } profiler) return body(input);
         var entry = profiler.Begin(kind, ref input);
         var output = body(input);
         if (flops != null) entry.Flops = flops(input, output);
