@@ -13,7 +13,8 @@ internal static class ProjectRecipe
         var result = RecipeLoader.Load(layout, project);
         var recipe = DeviceOverride.Apply(result.ThrowIfErrors(), device);
         // Before any stage builds a model or computes a fingerprint that names the route.
-        LoraBake.Numerics.NumericsGuard.ApplyRecipe(recipe.Training.ConvRoute, RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath));
+        if (LoraBake.Numerics.NumericsGuard.ApplyRecipe(recipe.Training.ConvRoute, RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath)) is { } routeError)
+            throw new UserError(routeError);
         var warnings = result.Warnings.Select(w => w.Formatted).ToList();
         if (printWarnings) foreach (var w in warnings) Console.Error.WriteLine(w);
         return (layout, recipe, warnings);

@@ -43,5 +43,7 @@ public sealed class GuardedConv2d : nn.Module<Tensor, Tensor>
         if (this.bias is not null) register_parameter("bias", this.bias);
     }
 
-    public override Tensor forward(Tensor input) => GuardedConv.Conv2d(input, weight, bias, stride, padding, dilation, groups);
+    public override Tensor forward(Tensor input) => UNet.BlockProfiler.Op(UNet.BlockProfiler.Convolution, input,
+        x => GuardedConv.Conv2d(x, weight, bias, stride, padding, dilation, groups),
+        (_, y) => 2.0 * weight.numel() * y.shape[0] * y.shape[2] * y.shape[3]);
 }

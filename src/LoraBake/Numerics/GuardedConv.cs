@@ -10,12 +10,7 @@ namespace LoraBake.Numerics;
 /// </summary>
 public static class GuardedConv
 {
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups = 1) =>
-        Models.UNet.BlockProfiler.Op(Models.UNet.BlockProfiler.Convolution, input,
-            x => Routed(x, weight, bias, stride, padding, dilation, groups),
-            (_, y) => 2.0 * weight.numel() * y.shape[0] * y.shape[2] * y.shape[3]);
-
-    static Tensor Routed(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups)
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups = 1)
     {
         // meta has no convolution kernel: the definition, so device-plumbing tests can run the real models there.
         if (MetaKernels.IsMeta(input)) return MetaKernels.Conv2d(input, weight, bias, stride, padding, dilation, groups);

@@ -76,30 +76,30 @@ public sealed class NumericsGuard
     /// <summary>
     /// Applies a recipe's <c>training.conv_route</c> before its stages build a model. auto leaves the guard's own
     /// choice; a named route must be one the self-test found right on this CPU (a wrong route would train and
-    /// render wrong numbers), else a <see cref="Runtime.UserError"/> naming the recipe. <c>LORABAKE_CONV_ROUTE</c>,
-    /// set for the whole process, wins over the recipe.
+    /// render wrong numbers). <c>LORABAKE_CONV_ROUTE</c>, set for the whole process, wins over the recipe.
+    /// Returns null when applied, else the error to report, naming <paramref name="recipePath"/> (nothing changed).
     /// </summary>
-    public static void ApplyRecipe(string? setting, string recipePath)
+    public static string? ApplyRecipe(string? setting, string recipePath)
     {
-        if (System.Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable) is { Length: > 0 }) return;
+        if (System.Environment.GetEnvironmentVariable(ConvRoutes.EnvironmentVariable) is { Length: > 0 }) return null;
         ConvRoute? wanted;
         try { wanted = ConvRoutes.Parse(setting); }
-        catch (ArgumentException) { throw new Runtime.UserError($"{recipePath}: {RecipeKey}: '{setting}' is not a convolution route; use auto, onednn, guarded or native."); }
+        catch (ArgumentException) { return $"{recipePath}: {RecipeKey}: '{setting}' is not a convolution route; use auto, onednn, guarded or native."; }
         lock (Gate)
         {
             if (wanted is null)
             {
                 // Only a route an earlier recipe in this process forced is undone; otherwise the guard decides when first asked.
                 if (current?.ForcedBy == RecipeKey) Use(null, null);
-                return;
+                return null;
             }
-            if (current is { } g && g.Route == wanted && g.ForcedBy == RecipeKey) return;
+            if (current is { } g && g.Route == wanted && g.ForcedBy == RecipeKey) return null;
             var (selfTest, _) = current?.SelfTest is { } known ? (known, true) : SelfTestCache.Load(KernelSelfTest.Run);
             if (WrongOnThisCpu(wanted.Value, selfTest) is { } why)
-                throw new Runtime.UserError(
-                    $"{recipePath}: {RecipeKey}: {ConvRoutes.Name(wanted.Value)} {why} on this CPU, so it would train and render wrong numbers. " +
-                    $"Use {RecipeKey}: auto (or remove the key); `lorabake doctor` shows the self-test.");
+                return $"{recipePath}: {RecipeKey}: {ConvRoutes.Name(wanted.Value)} {why} on this CPU, so it would train and render wrong numbers. " +
+                       $"Use {RecipeKey}: auto (or remove the key); `lorabake doctor` shows the self-test.";
             current = Apply(Decide(wanted, System.Environment.GetEnvironmentVariable(Bf16EnvironmentVariable), selfTest, RecipeKey));
+            return null;
         }
     }
 

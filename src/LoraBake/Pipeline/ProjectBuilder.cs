@@ -37,7 +37,8 @@ public sealed class ProjectBuilder(RepoLayout layout, Func<StageCatalog> catalog
         try
         {
             var recipe = DeviceOverride.Apply(RecipeLoader.Load(layout, project).ThrowIfErrors(), Device);
-            Numerics.NumericsGuard.ApplyRecipe(recipe.Training.ConvRoute, RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath));
+            if (Numerics.NumericsGuard.ApplyRecipe(recipe.Training.ConvRoute, RecipeLoader.DisplayPath(layout.Root, recipe.SourcePath)) is { } routeError)
+                throw new UserError(routeError);
             var catalog = catalogFactory();
             var runner = new StageRunner(layout, catalog) { LockWait = LockWait };
             var plan = new Planner(layout, runner.Store, catalog).Build(project, recipe);

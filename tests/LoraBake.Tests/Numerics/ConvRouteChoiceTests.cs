@@ -65,22 +65,21 @@ public class ConvRouteChoiceTests(ITestOutputHelper output)
             var test = Assert.IsType<KernelSelfTest.Result>(auto.SelfTest);
             // The route auto did not pick, when it is right here; else native, which the self-test never rules out.
             var other = auto.Route != ConvRoute.Guarded && test.UnfoldCorrect ? ConvRoute.Guarded : ConvRoute.Native;
-            NumericsGuard.ApplyRecipe(ConvRoutes.Name(other), "projects/p/project.yaml");
+            Assert.Null(NumericsGuard.ApplyRecipe(ConvRoutes.Name(other), "projects/p/project.yaml"));
             Assert.Equal((other, NumericsGuard.RecipeKey), (NumericsGuard.Current.Route, NumericsGuard.Current.ForcedBy));
             Assert.Contains($"convolutions {ConvRoutes.Name(other)}", NumericsGuard.Current.Environment);
 
-            NumericsGuard.ApplyRecipe("auto", "projects/q/project.yaml");
+            Assert.Null(NumericsGuard.ApplyRecipe("auto", "projects/q/project.yaml"));
             Assert.Equal((auto.Route, (string?)null), (NumericsGuard.Current.Route, NumericsGuard.Current.ForcedBy));
 
             if (NumericsGuard.WrongOnThisCpu(ConvRoute.OneDnn, test) is { } why)
             {
-                var e = Assert.Throws<LoraBake.Runtime.UserError>(() => NumericsGuard.ApplyRecipe("onednn", "projects/p/project.yaml"));
-                Assert.Contains("projects/p/project.yaml: training.conv_route: onednn", e.Message);
-                Assert.Contains(why, e.Message);
+                string? error = NumericsGuard.ApplyRecipe("onednn", "projects/p/project.yaml");
+                Assert.StartsWith("projects/p/project.yaml: training.conv_route: onednn", error);
+                Assert.Contains(why, error);
                 Assert.Equal(auto.Route, NumericsGuard.Current.Route);   // nothing changed
             }
-            var bad = Assert.Throws<LoraBake.Runtime.UserError>(() => NumericsGuard.ApplyRecipe("fast", "projects/p/project.yaml"));
-            Assert.Contains("'fast' is not a convolution route", bad.Message);
+            Assert.Contains("'fast' is not a convolution route", NumericsGuard.ApplyRecipe("fast", "projects/p/project.yaml"));
         }
         finally { NumericsGuard.Use(null); }
     }
