@@ -54,6 +54,16 @@ public sealed class LoRAModule : NetworkModule
 
     protected override Tensor DeltaOutput(Tensor x, double factor) => lora_up.call(lora_down.call(x)) * factor;
 
+    /// <summary>
+    /// A Linear adapter on a half-precision layer computes in the layer's dtype (kohya under autocast does the same),
+    /// and scales the rank-r intermediate rather than the layer-wide output: widening the input, two fp32 products
+    /// and a narrowing of the output cost as much as the frozen layer itself at SD1.5's 4,096 tokens.
+    /// Convolution adapters keep the widened fp32 path.
+    /// </summary>
+    protected override Tensor DeltaOutputMixed(Tensor x, double factor) => Target.IsConv
+        ? base.DeltaOutputMixed(x, factor)
+        : functional.linear(functional.linear(x, Down.to(x.dtype)) * factor, Up.to(x.dtype));
+
     /// <summary>up ∘ down as a weight: <c>up@down</c> for Linear and 1×1, <c>einsum("or,rikl->oikl")</c> for k×k.</summary>
     public override Tensor RawDeltaWeight()
     {

@@ -58,6 +58,13 @@ public abstract class NetworkModule : Module
     /// <summary>What the adapter adds to the layer's output for input <paramref name="x"/> (scale and multiplier included).</summary>
     protected abstract Tensor DeltaOutput(Tensor x, double factor);
 
+    /// <summary>
+    /// The same for a half-precision input (the frozen model held in bf16 or fp16) and fp32 adapter weights. The
+    /// default widens the input and computes in fp32; an adapter may instead compute in the input's dtype with its
+    /// weights cast per call, as kohya's autocast does (the weights and their gradients stay fp32).
+    /// </summary>
+    protected virtual Tensor DeltaOutputMixed(Tensor x, double factor) => DeltaOutput(x.to(ParameterDtype), factor);
+
     /// <summary>Registers the forward hook on the target layer.</summary>
     internal void Attach()
     {
@@ -67,7 +74,7 @@ public abstract class NetworkModule : Module
             if (!Enabled || Multiplier == 0.0) return y;
             var adapterType = ParameterDtype;
             var delta = Models.UNet.BlockProfiler.Op(Models.UNet.BlockProfiler.LoraHook, x,
-                input => DeltaOutput(input.dtype == adapterType ? input : input.to(adapterType), Multiplier * Scale));
+                input => input.dtype == adapterType ? DeltaOutput(input, Multiplier * Scale) : DeltaOutputMixed(input, Multiplier * Scale));
             return y + (delta.dtype == y.dtype ? delta : delta.to(y.dtype));
         });
     }

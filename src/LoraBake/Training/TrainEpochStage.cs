@@ -41,6 +41,9 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
             .Add("torch", TorchSharp.torch.__version__);
         // auto resolves per machine, and the two dtypes train different weights.
         if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Resolve(t.MixedPrecision));
+        // LoRA adapters on half-precision layers compute in that dtype (NetworkModule.DeltaOutputMixed): other bits than
+        // the widened fp32 path these epochs used before. fp32 epochs are unchanged.
+        if (FrozenDtype(t.MixedPrecision) != TorchSharp.torch.ScalarType.Float32) fb.Add("adapter_math", "frozen-dtype");
         // Recomputed blocks round their weight gradients differently in the last bits.
         if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
         // A GPU trains different bits than the CPU; the CPU adds nothing, so locks from before the setting stay valid.
