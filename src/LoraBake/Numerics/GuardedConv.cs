@@ -76,7 +76,12 @@ public static class GuardedConv
         long outC = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3];
         long outH = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
         long outW = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
-        var columns = nn.functional.unfold(input, (kh, kw), (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1]));
+        // A 1×1 kernel at stride 1 without padding needs no im2col: the input's [n, C, H·W] view holds exactly the
+        // columns unfold would copy out (and fold would add back in backward), so the product is the same, bit for bit.
+        bool pointwise = kh == 1 && kw == 1 && stride.All(s => s == 1) && padding.All(p => p == 0);
+        var columns = pointwise
+            ? input.reshape(n, input.shape[1], h * w)
+            : nn.functional.unfold(input, (kh, kw), (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1]));
         var y = weight.reshape(outC, -1).matmul(columns);                     // [n, outC, outH·outW]
         if (bias is not null) y = y + bias.reshape(1, outC, 1);
         return y.reshape(n, outC, outH, outW);
