@@ -18,7 +18,9 @@ public static class GuardedConv
         if (guard.Route != ConvRoute.Guarded || groups != 1 || input.device_type != DeviceType.CPU || input.dim() != 4
             || TakesPassedForward(guard, input, weight, bias, stride, padding, dilation))
             return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
-        return Unfolded(input, weight, bias, stride, padding, dilation);
+        return FrozenSameConv.Takes(input, weight, stride, padding, dilation)
+            ? FrozenSameConv.Apply(input, weight, bias, padding)
+            : Unfolded(input, weight, bias, stride, padding, dilation);
     }
 
     /// <summary>
