@@ -29,6 +29,9 @@ public static class GuardedConv
     /// </summary>
     public const long MinTrustedSide = 16;
 
+    /// <summary>LibTorch 2.10's size below which a single fp32 convolution (kernel ≤ 3×3) does not go to oneDNN.</summary>
+    const long OneDnnMinInputValues = 20480;
+
     [ThreadStatic] static int trustPassedForwards;
 
     /// <summary>
@@ -39,7 +42,7 @@ public static class GuardedConv
     /// </summary>
     /// <summary>Names what <see cref="TrustPassedForwards"/> changes in renders on the Guarded route (null on the others,
     /// where it changes nothing): cell keys and the Evaluate fingerprint carry it.</summary>
-    public static string? RenderRoute => NumericsGuard.Current.Route == ConvRoute.Guarded ? "guarded+passed-forwards" : null;
+    public static string? RenderRoute => NumericsGuard.Current.Route == ConvRoute.Guarded ? "guarded+passed-forwards-2" : null;   // 2: small single convolutions stay unfolded
 
     public static IDisposable TrustPassedForwards()
     {
@@ -67,6 +70,10 @@ public static class GuardedConv
         long kh = weight.shape[2], kw = weight.shape[3];
         if (kh is not (1 or 3) || kh != kw || stride[0] != stride[1] || padding[0] != kh / 2 || padding[1] != kw / 2 || dilation[0] != 1 || dilation[1] != 1) return false;
         if (input.shape[2] < MinTrustedSide || input.shape[3] < MinTrustedSide) return false;
+        // LibTorch hands an fp32 convolution with a kernel up to 3×3 to oneDNN only when the batch is above 1 or the
+        // input above 20,480 values; a smaller one runs LibTorch's own kernel (which the self-test did not check),
+        // after asking NNPACK, which prints a warning per call on CPUs it does not support. Those stay unfolded.
+        if (input.shape[0] == 1 && input.numel() <= OneDnnMinInputValues) return false;
         var cls = new ConvClass(kh == 1, stride[0], input.shape[0] > 1, ConvClass.Align(input.shape[1]), ConvClass.Align(weight.shape[0]));
         return selfTest.Classes.TryGetValue(cls, out var verdict) && verdict.Forward;
     }

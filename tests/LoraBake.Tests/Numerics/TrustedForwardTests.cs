@@ -40,6 +40,10 @@ public class TrustedForwardTests
                 Assert.Equal(Verdict(false, 1, true, 64, 64), GuardedConv.TakesPassedForward(guard, batch, w3, null, One, One, One));
                 // Below the safe size, with another padding than the tested one, or in bf16: unfolded whatever the class says.
                 Assert.False(GuardedConv.TakesPassedForward(guard, small, w3, null, One, One, One));
+                // Too small for LibTorch to give it to oneDNN at all (one image of 16×32×32 values).
+                using var narrowInput = randn(1, 16, 32, 32);
+                using var w16 = randn(16, 16, 3, 3);
+                Assert.False(GuardedConv.TakesPassedForward(guard, narrowInput, w16, null, One, One, One));
                 Assert.False(GuardedConv.TakesPassedForward(guard, x, w3, null, Two, Zero, One));
                 using var xb = x.to(ScalarType.BFloat16);
                 using var wb = w3.to(ScalarType.BFloat16);
