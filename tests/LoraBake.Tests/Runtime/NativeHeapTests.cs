@@ -21,7 +21,7 @@ public class NativeHeapTests
         if (NativeHeap.State.StartsWith("left to the user", StringComparison.Ordinal)) return;
         Assert.True(NativeHeap.Applied, NativeHeap.State);
         const int tensors = 40;
-        const long floats = 2L << 20;   // 8 MB each, 320 MB a round: below the mmap threshold, above glibc's default trim threshold
+        const long floats = 2L << 20;   // 8 MB each, 320 MB a round: above glibc's default trim threshold
         void Round()
         {
             var held = new List<Tensor>();
