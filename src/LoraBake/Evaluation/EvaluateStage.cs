@@ -71,19 +71,21 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         return fb.Build();
     }
 
-    /// <summary>The renderer-relevant identity of the base model: model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip.</summary>
-    /// The device joins it only when not the CPU, and the precision only when not fp32, so cached fp32 CPU cells keep
-    /// their keys and the others are told apart.
-    static string ModelIdentity(string modelSha256, string? vaeSha256, int clipSkip, string deviceSetting = "cpu", string? renderPrecision = null,
-        string? renderConvs = null) =>
-        $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={clipSkip.ToString(CultureInfo.InvariantCulture)}" +
-        (Runtime.ComputeDevice.FingerprintComponent(deviceSetting) is { } device ? $"+device={device}" : "") +
-        (renderPrecision is null ? "" : $"+precision={renderPrecision}") +
-        (renderConvs is null ? "" : $"+convs={renderConvs}");
-
-    /// <summary>The identity of a render's base model under <paramref name="recipe"/>'s settings on this machine (Evaluate and the epoch previews).</summary>
-    public static string RenderIdentity(Recipe recipe, string modelSha256, string? vaeSha256) =>
-        ModelIdentity(modelSha256, vaeSha256, recipe.Training.ClipSkip, recipe.Training.Device, RenderPrecision(recipe), GuardedConv.RenderRoute);
+    /// <summary>
+    /// The identity of a render's base model under <paramref name="recipe"/>'s settings on this machine (Evaluate and the
+    /// epoch previews): model SHA-256, VAE SHA-256 (or "builtin-vae"), clip skip. The device joins it only when not the
+    /// CPU, the precision only when not fp32, the convolutions only on the Guarded route and the recipe's route only
+    /// when named, so cached fp32 CPU cells keep their keys and the others are told apart.
+    /// </summary>
+    public static string RenderIdentity(Recipe recipe, string modelSha256, string? vaeSha256)
+    {
+        var t = recipe.Training;
+        return $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={t.ClipSkip.ToString(CultureInfo.InvariantCulture)}" +
+               (Runtime.ComputeDevice.FingerprintComponent(t.Device) is { } device ? $"+device={device}" : "") +
+               (RenderPrecision(recipe) is { } precision ? $"+precision={precision}" : "") +
+               (GuardedConv.RenderRoute is { } convs ? $"+convs={convs}" : "") +
+               (t.ConvRoute == "auto" ? "" : $"+conv_route={t.ConvRoute}");
+    }
 
     /// <summary>
     /// What the base model renders in: what training holds it in (<c>mixed_precision</c>; auto as decided on this

@@ -34,16 +34,16 @@ public static class GuardedConv
 
     [ThreadStatic] static int trustPassedForwards;
 
+    /// <summary>Names what <see cref="TrustPassedForwards"/> changes in renders on the Guarded route (null on the others,
+    /// where it changes nothing): cell keys and the Evaluate fingerprint carry it.</summary>
+    public static string? RenderRoute => NumericsGuard.Current.Route == ConvRoute.Guarded ? "guarded+passed-forwards-2" : null;   // 2: small single convolutions stay unfolded
+
     /// <summary>
     /// Inside this scope (a render), a convolution that needs no gradient runs on oneDNN when the self-test found its
     /// shape class's forward right on this CPU, it is fp32 with the tested padding (k/2) and no dilation, and both its
     /// spatial sides are at least <see cref="MinTrustedSide"/>. Everything else, and all of training, stays unfolded.
     /// A render's VAE decode at 512 px is most of a grid cell's fixed cost, and oneDNN runs it about 3× faster here.
     /// </summary>
-    /// <summary>Names what <see cref="TrustPassedForwards"/> changes in renders on the Guarded route (null on the others,
-    /// where it changes nothing): cell keys and the Evaluate fingerprint carry it.</summary>
-    public static string? RenderRoute => NumericsGuard.Current.Route == ConvRoute.Guarded ? "guarded+passed-forwards-2" : null;   // 2: small single convolutions stay unfolded
-
     public static IDisposable TrustPassedForwards()
     {
         trustPassedForwards++;

@@ -131,7 +131,7 @@ public sealed class NumericsGuard
             "off" => false,
             _ => Bf16Verdict(route, selfTest ?? SelfTestCache.Load(KernelSelfTest.Run).Result),
         };
-        return new NumericsGuard(route, forced is null ? null : forcedBy ?? ConvRoutes.EnvironmentVariable, bf16, selfTest, fromCache, timing);
+        return new NumericsGuard(route, forced is null ? null : forcedBy, bf16, selfTest, fromCache, timing);
     }
 
     /// <summary>

@@ -192,18 +192,17 @@ public static class ModelBenchmark
     {
         using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim);
         using var profiler = new BlockProfiler(rig.Unet);
-        double step = 0, forward = 0, opStep = 0;
-        IReadOnlyList<ProfileRow> rows = [];
-        for (int run = 0; run < 3; run++)                    // warm-up, then blocks, then ops
-        {
-            profiler.Reset();
-            profiler.TimeOps = run == 2;
-            var sw = Stopwatch.StartNew();
-            double f = rig.Step();
-            if (run == 2) { opStep = sw.Elapsed.TotalSeconds; break; }
-            (step, forward) = (sw.Elapsed.TotalSeconds, f);
-            rows = profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList();
-        }
+        rig.Step();                                          // warms the kernels up
+        profiler.Reset();
+        var sw = Stopwatch.StartNew();
+        double forward = rig.Step();
+        double step = sw.Elapsed.TotalSeconds;
+        var rows = profiler.Results.Select(r => new ProfileRow(r.Block, r.Times.Forward, r.Times.Backward)).ToList();
+        profiler.Reset();
+        profiler.TimeOps = true;
+        sw.Restart();
+        rig.Step();
+        double opStep = sw.Elapsed.TotalSeconds;
         return new StepProfile(rows, profiler.OpResults, step, forward, opStep);
     }
 }
