@@ -7,15 +7,15 @@ namespace LoraBake.Numerics;
 /// <summary>
 /// Which of the two convolution routes the self-test found right is faster on this machine: oneDNN's kernels or
 /// unfold + matmul. Where every oneDNN class passed, both are right, and which one is faster differs by CPU (oneDNN's
-/// JIT kernels against one large matrix product plus fold in backward), so the choice is measured, not fixed. The probe
+/// JIT kernels against one large matrix product plus strided adds in backward), so the choice is measured, not fixed. The probe
 /// is SD1's convolutions as training runs them (3×3 at levels 1 and 2, a stride-2 downsample, a 1×1 shortcut, at a
 /// quarter of 512 px; forward and input gradients, fp32), a median of three runs after a warm-up, cached per machine
 /// beside the self-test; delete the file to measure again.
 /// </summary>
 public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds, bool FromCache)
 {
-    /// <summary>Bump when the probe's shapes change.</summary>
-    const int ProbeVersion = 1;
+    /// <summary>Bump when the probe's shapes change, or either route's formulation does.</summary>
+    const int ProbeVersion = 2;   // 2: unfold + matmul builds its columns with Im2Col
 
     /// <summary>
     /// Unfold + matmul must save at least this share of the time to replace LibTorch's own kernels: a near tie is

@@ -18,9 +18,7 @@ public static class GuardedConv
         if (guard.Route != ConvRoute.Guarded || groups != 1 || input.device_type != DeviceType.CPU || input.dim() != 4
             || TakesPassedForward(guard, input, weight, bias, stride, padding, dilation))
             return nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
-        return FrozenSameConv.Takes(input, weight, stride, padding, dilation)
-            ? FrozenSameConv.Apply(input, weight, bias, padding)
-            : Unfolded(input, weight, bias, stride, padding, dilation);
+        return Unfolded(input, weight, bias, stride, padding, dilation);
     }
 
     /// <summary>
@@ -78,7 +76,7 @@ public static class GuardedConv
         return selfTest.Classes.TryGetValue(cls, out var verdict) && verdict.Forward;
     }
 
-    /// <summary>The convolution as im2col (unfold) and one batched matrix product.</summary>
+    /// <summary>The convolution as im2col (<see cref="Im2Col"/>: the columns unfold gives) and one batched matrix product.</summary>
     public static Tensor Unfolded(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation)
     {
         long n = input.shape[0], h = input.shape[2], w = input.shape[3];
@@ -90,7 +88,7 @@ public static class GuardedConv
         bool pointwise = kh == 1 && kw == 1 && stride.All(s => s == 1) && padding.All(p => p == 0);
         var columns = pointwise
             ? input.reshape(n, input.shape[1], h * w)
-            : nn.functional.unfold(input, (kh, kw), (dilation[0], dilation[1]), (padding[0], padding[1]), (stride[0], stride[1]));
+            : Im2Col.Columns(input, kh, kw, stride, padding, dilation);
         var y = weight.reshape(outC, -1).matmul(columns);                     // [n, outC, outH·outW]
         if (bias is not null) y = y + bias.reshape(1, outC, 1);
         return y.reshape(n, outC, outH, outW);

@@ -20,7 +20,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
 {
     public int Epoch { get; } = epoch;
     public string Name { get; } = StageCatalog.EpochStageName(epoch, totalEpochs);
-    public int SchemaVersion => 3;   // 3: the unfold route's frozen same-size convolutions take their input gradient as a convolution (FrozenSameConv)
+    public int SchemaVersion => 4;   // 4: the unfold route's columns come from Im2Col, whose gradient (strided adds) sums the kernel taps in another order than col2im; FrozenSameConv (3) is gone
     public bool ProducesFloatResults => true;
     public IReadOnlyList<string> DependsOn { get; } = epoch == 1
         ? [StageCatalog.Download, StageCatalog.Process]
