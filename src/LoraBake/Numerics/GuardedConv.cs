@@ -79,16 +79,9 @@ public static class GuardedConv
     /// <summary>The convolution as im2col (<see cref="Im2Col"/>: the columns unfold gives) and one batched matrix product.</summary>
     public static Tensor Unfolded(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation)
     {
-        long n = input.shape[0], h = input.shape[2], w = input.shape[3];
-        long outC = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3];
-        long outH = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
-        long outW = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
-        // A 1×1 kernel at stride 1 without padding needs no im2col: the input's [n, C, H·W] view holds exactly the
-        // columns unfold would copy out (and fold would add back in backward), so the product is the same, bit for bit.
-        bool pointwise = kh == 1 && kw == 1 && stride.All(s => s == 1) && padding.All(p => p == 0);
-        var columns = pointwise
-            ? input.reshape(n, input.shape[1], h * w)
-            : Im2Col.Columns(input, kh, kw, stride, padding, dilation);
+        long n = input.shape[0], outC = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3];
+        var (outH, outW) = Im2Col.OutputSize(input.shape[2], input.shape[3], kh, kw, stride, padding, dilation);
+        var columns = Im2Col.Columns(input, kh, kw, stride, padding, dilation);
         var y = weight.reshape(outC, -1).matmul(columns);                     // [n, outC, outH·outW]
         if (bias is not null) y = y + bias.reshape(1, outC, 1);
         return y.reshape(n, outC, outH, outW);

@@ -11,11 +11,18 @@ namespace LoraBake.Numerics;
 /// </summary>
 public static class Im2Col
 {
+    /// <summary>The convolution's output size (outH, outW) for an input of <paramref name="h"/>×<paramref name="w"/>.</summary>
+    public static (long H, long W) OutputSize(long h, long w, long kh, long kw, long[] stride, long[] padding, long[] dilation) =>
+        ((h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1,
+         (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1);
+
     public static Tensor Columns(Tensor input, long kh, long kw, long[] stride, long[] padding, long[] dilation)
     {
-        long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
-        long outH = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
-        long outW = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
+        long n = input.shape[0], c = input.shape[1];
+        var (outH, outW) = OutputSize(input.shape[2], input.shape[3], kh, kw, stride, padding, dilation);
+        // A 1×1 kernel at stride 1 without padding needs no copy: the input's [n, C, H·W] view holds exactly these
+        // columns (and its gradient is the same view back), bit for bit.
+        if (kh == 1 && kw == 1 && stride.All(s => s == 1) && padding.All(p => p == 0)) return input.reshape(n, c, outH * outW);
         var padded = padding[0] == 0 && padding[1] == 0 ? input : nn.functional.pad(input, [padding[1], padding[1], padding[0], padding[0]]);
         var taps = new List<Tensor>((int)(kh * kw));
         for (long i = 0; i < kh; i++)
