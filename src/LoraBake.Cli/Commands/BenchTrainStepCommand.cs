@@ -55,14 +55,12 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
         var setting = Setting(settings.MixedPrecision, settings.GradientCheckpointing) + (device.type == DeviceType.CPU ? "" : $", device={device}");
         if (dtype == ScalarType.Float16 && device.type != DeviceType.CUDA)
             throw new UserError("--mixed-precision fp16 runs on CUDA only (LibTorch's CPU fp16 kernels are partial and slow); use fp32 or bf16 here.");
-        if (dtype == ScalarType.BFloat16 && device.type == DeviceType.CPU && !NumericsGuard.Current.Bf16Usable)
-        {
-            Console.WriteLine($"{settings.Size} train step ({setting}): not run, bf16 is refused on this CPU (see `lorabake doctor`)");
-            return 0;
-        }
+        // Where this CPU's bf16 math is wrong, bf16 holds the weights and the step computes in fp32 (as training does).
+        var frozen = FrozenPrecision.For(dtype, device.type);
+        if (frozen.Widened) setting = setting.Replace($"mixed_precision={settings.MixedPrecision}", $"mixed_precision={settings.MixedPrecision} ({frozen.Describe})");
         bool full = settings.Size == "sd15";
         var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
-        double matmul = ModelBenchmark.MatmulGflops(dtype: dtype, device: device);
+        double matmul = ModelBenchmark.MatmulGflops(dtype: frozen.Compute, device: device);
         var step = ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs, settings.GradientCheckpointing, device: device);
         double ratio = step.Gflop / step.Seconds / matmul;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -70,7 +70,11 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
                     buckets = steps.Buckets,
                 },
                 optimizer_override = AdaptiveOptimizerOverride.Describe(recipe),
-                mixed_precision = new { setting = recipe.Training.MixedPrecision, resolved = LoraBake.Training.AutoPrecision.Resolve(recipe.Training.MixedPrecision) },
+                mixed_precision = new
+                {
+                    setting = recipe.Training.MixedPrecision, resolved = LoraBake.Training.AutoPrecision.Resolve(recipe.Training.MixedPrecision),
+                    frozen_weights = LoraBake.Training.TrainEpochStage.Precision(recipe.Training).Describe,
+                },
                 numerics = LoraBake.Numerics.NumericsGuard.Current.Environment,
                 device = new { setting = recipe.Training.Device, resolved = ComputeDevice.Resolve(recipe.Training.Device), cuda_available = ComputeDevice.CudaAvailable },
                 warnings,
@@ -92,6 +96,8 @@ public sealed class PlanCommand : Command<PlanCommand.Settings>
         if (deviceProblem is not null) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(deviceProblem)}");
         if (AdaptiveOptimizerOverride.Describe(recipe) is { } optimizerLine) Console.WriteLine("⚙️ " + optimizerLine);
         if (recipe.Training.MixedPrecision == "auto") Console.WriteLine("⚙️ " + LoraBake.Training.AutoPrecision.Current.Summary);
+        if (LoraBake.Training.TrainEpochStage.Precision(recipe.Training) is { Widened: true } frozen)
+            Console.WriteLine($"⚙️ mixed_precision {recipe.Training.MixedPrecision}: {frozen.Describe} (this CPU's bf16 math failed the numerics self-test)");
         var guard = LoraBake.Numerics.NumericsGuard.Current;
         Console.WriteLine("⚙️ numerics: " + guard.Environment + (guard.ForcedBy is { } by ? $" (route set by {by})" : ""));
         foreach (var w in plan.Warnings) AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(w)}");

@@ -54,6 +54,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         // Renders on a GPU differ from the CPU's in the last bits; the CPU adds nothing (older locks stay valid).
         if (Runtime.ComputeDevice.FingerprintComponent(context.Recipe.Training.Device) is { } device) fb.Add("device", device);
         if (RenderPrecision(context.Recipe) is { } precision) fb.Add("render_precision", precision);
+        if (RenderMath(context.Recipe) is { } math) fb.Add("render_math", math);
         // On the Guarded route renders run the convolutions whose forward passed the self-test on oneDNN.
         if (GuardedConv.RenderRoute is { } convs) fb.Add("render_convs", convs);
         if (context.Recipe.Training.ConvRoute != "auto") fb.Add("conv_route", context.Recipe.Training.ConvRoute);
@@ -83,6 +84,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         return $"{modelSha256}+{vaeSha256 ?? "builtin-vae"}+clip_skip={t.ClipSkip.ToString(CultureInfo.InvariantCulture)}" +
                (Runtime.ComputeDevice.FingerprintComponent(t.Device) is { } device ? $"+device={device}" : "") +
                (RenderPrecision(recipe) is { } precision ? $"+precision={precision}" : "") +
+               (RenderMath(recipe) is { } math ? $"+math={math}" : "") +
                (GuardedConv.RenderRoute is { } convs ? $"+convs={convs}" : "") +
                (t.ConvRoute == "auto" ? "" : $"+conv_route={t.ConvRoute}");
     }
@@ -94,6 +96,13 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
     /// </summary>
     public static string? RenderPrecision(Recipe recipe) =>
         AutoPrecision.Resolve(recipe.Training.MixedPrecision) is var p && p == "fp32" ? null : p;
+
+    /// <summary>
+    /// "fp32" where the base model is held in <see cref="RenderPrecision"/> but computed in fp32 (bf16 on a CPU whose
+    /// bf16 math is wrong: <see cref="FrozenPrecision"/>); null where it computes in the dtype it is held in.
+    /// </summary>
+    public static string? RenderMath(Recipe recipe) =>
+        TrainEpochStage.Precision(recipe.Training).Widened ? "fp32" : null;
 
     /// <summary>The dtype <see cref="RenderPrecision"/> names.</summary>
     public static torch.ScalarType RenderDtype(Recipe recipe) => TrainEpochStage.FrozenDtype(recipe.Training.MixedPrecision);
@@ -137,7 +146,7 @@ public sealed class EvaluateStage(string exportStage = TrainExportStage.StageNam
         context.Log($"{Name}: {NumericsGuard.Current.Summary}");
         string checkpoint = ModelFiles.Checkpoint(model, downloadDir, context.Store);
         var device = Runtime.ComputeDevice.Select(recipe.Training.Device, TrainEpochStage.DeviceSetting);
-        context.Log($"{Name}: device {device}; the base model renders in {RenderPrecision(recipe) ?? "fp32"}");
+        context.Log($"{Name}: device {device}; the base model renders in {FrozenPrecision.For(RenderDtype(recipe), device.type).Describe}");
         using (var renderer = new CellRenderer(
                    () => Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store), ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir),
                        frozenDtype: RenderDtype(recipe), sidecarPath: ModelFiles.Sidecar(downloadDir), device: device),

@@ -29,8 +29,12 @@ public static class GradientCheckpoint
         vars[0] = compute;
         vars[1] = anchor;
         Array.Copy(inputs, 0, vars, 2, inputs.Length);
-        return CheckpointFunction.apply(vars);
+        var output = CheckpointFunction.apply(vars);
+        Numerics.AutogradNodes.ReleaseOutputTemplates(lastContext!);
+        return output;
     }
+
+    [ThreadStatic] static AutogradContext? lastContext;
 
     private sealed class CheckpointFunction : SingleTensorFunction<CheckpointFunction>
     {
@@ -46,6 +50,7 @@ public static class GradientCheckpoint
             // An undefined incoming gradient means "zero": skip the recompute rather than have TorchSharp build zeros
             // from its cached output template, which the caller's dispose scope may already have freed.
             ctx.set_materialize_grads(false);
+            lastContext = ctx;
             return compute(inputs);                     // apply() runs this with gradients off
         }
 
@@ -65,7 +70,7 @@ public static class GradientCheckpoint
                 if (output.requires_grad) autograd.backward(output, gradOutput);
                 foreach (var input in inputs) grads.Add(input.requires_grad ? input.grad?.MoveToOuterDisposeScope()! : null!);
             }
-            return grads;
+            return Numerics.AutogradNodes.Returning(grads, gradOutput);
         }
     }
 }

@@ -30,11 +30,12 @@ public sealed class GuardedConv2d : nn.Module<Tensor, Tensor>
     public GuardedConv2d(long inChannels, long outChannels, (long, long) kernelSize, (long, long) stride, (long, long) padding, (long, long) dilation,
         long groups = 1, bool bias = true, Device? device = null, ScalarType? dtype = null) : base("Conv2d")
     {
-        // Built through TorchSharp's Conv2d so the random initialisation consumes the generator exactly as before.
-        using var template = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation,
+        // Built through TorchSharp's Conv2d so the random initialisation consumes the generator exactly as before; its
+        // parameters are taken over, not copied (see GuardedLinear).
+        var template = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation,
             groups: groups, bias: bias, device: device, dtype: dtype);
-        weight = new Parameter(template.weight!.detach().clone());
-        this.bias = bias ? new Parameter(template.bias!.detach().clone()) : null;
+        weight = template.weight!;
+        this.bias = bias ? template.bias! : null;
         this.stride = [stride.Item1, stride.Item2];
         this.padding = [padding.Item1, padding.Item2];
         this.dilation = [dilation.Item1, dilation.Item2];

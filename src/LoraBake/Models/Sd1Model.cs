@@ -23,6 +23,8 @@ public sealed class Sd1Model : IDisposable
     public required AutoencoderKL Vae { get; init; }
     public required string CheckpointPath { get; init; }
     public required ScalarType FrozenDtype { get; init; }
+    /// <summary>How the frozen weights are held and computed with (bf16 held, fp32 math where this CPU's bf16 is wrong).</summary>
+    public FrozenPrecision Precision => new(FrozenDtype, Unet.Dtype);
 
     /// <summary>Where the model runs (its UNet's parameters); noise, ids and latents are moved here.</summary>
     public Device Device => Unet.ParameterDevice();
@@ -31,8 +33,6 @@ public sealed class Sd1Model : IDisposable
     public static Sd1Model Load(string checkpointPath, string? vaePath = null, string? tokenizerDir = null,
         ScalarType frozenDtype = ScalarType.Float32, string? sidecarPath = null, Device? device = null)
     {
-        if (frozenDtype == ScalarType.BFloat16 && !NumericsGuard.Current.Bf16Usable)
-            throw new UserError($"{checkpointPath}: refusing to load the model in bfloat16: {NumericsGuard.Current.Bf16RefusalReason}");
         tokenizerDir ??= DefaultTokenizerDir(checkpointPath)
             ?? throw new UserError($"{checkpointPath}: no tokenizer found. Set `model.tokenizer:` in the recipe (or --tokenizer) to a folder " +
                                    "with the CLIP vocab.json and merges.txt (openai/clip-vit-large-patch14), or put a tokenizer/ folder next to the checkpoint.");
@@ -41,6 +41,10 @@ public sealed class Sd1Model : IDisposable
         var text = ClipTextModel.FromStateDict(ckpt.TextStateDict, ckpt.TextHeads, dtype: frozenDtype, source: checkpointPath, eosTokenId: tokenizer.EosId);
         var unet = UNet2DConditionModel.FromDiffusersStateDict(ckpt.UnetStateDict, ckpt.UnetHeads, ckpt.UnetNormGroups, ckpt.UnetNormEps,
             dtype: frozenDtype, source: checkpointPath);
+        // bf16 where this CPU's bf16 math is wrong: the bf16 model's weights, computed in fp32.
+        var precision = FrozenPrecision.For(frozenDtype, device?.type ?? DeviceType.CPU);
+        precision.WidenAllButProducts(text);
+        precision.WidenAllButProducts(unet);
         // The VAE stays fp32: it runs once per image (latents are cached) and is the least bf16-tolerant part.
         var vae = AutoencoderKL.FromStateDict(ckpt.VaeStateDict, ckpt.VaeNormGroups, ckpt.VaeNormEps, source: vaePath ?? checkpointPath);
         foreach (var m in new nn.Module[] { text, unet, vae })

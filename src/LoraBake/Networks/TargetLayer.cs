@@ -40,6 +40,15 @@ public sealed class TargetLayer
                 Padding = new[] { 0L, 0L };
                 Dilation = new[] { 1L, 1L };
                 break;
+            case GuardedLinear linear:
+                Weight = linear.weight;
+                OutFeatures = Weight.shape[0];
+                InFeatures = Weight.shape[1];
+                Kernel = (1, 1);
+                Stride = new[] { 1L, 1L };
+                Padding = new[] { 0L, 0L };
+                Dilation = new[] { 1L, 1L };
+                break;
             case Conv2d conv:
                 if (conv.groups != 1)
                     throw new NotSupportedException("Adapters on grouped convolutions are not supported.");

@@ -12,6 +12,15 @@ public static class GuardedConv
 {
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups = 1)
     {
+        if (weight.dtype != input.dtype || bias is not null && bias.dtype != input.dtype)
+        {
+            // Weights held narrower than the math (WidenedWeights). When the input needs a gradient, the unfolded
+            // product saves the narrow weight rather than a widened copy; otherwise the copy lives for this call only.
+            if (WidenedWeights.SavesNarrowWeight(input, weight, bias) && groups == 1 && input.dim() == 4 && !MetaKernels.IsMeta(input))
+                return Unfolded(input, weight, bias, stride, padding, dilation);
+            weight = weight.to(input.dtype);
+            bias = bias?.to(input.dtype);
+        }
         // meta has no convolution kernel: the definition, so device-plumbing tests can run the real models there.
         if (MetaKernels.IsMeta(input)) return MetaKernels.Conv2d(input, weight, bias, stride, padding, dilation, groups);
         var guard = NumericsGuard.Current;
@@ -82,8 +91,8 @@ public static class GuardedConv
         long n = input.shape[0], outC = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3];
         var (outH, outW) = Im2Col.OutputSize(input.shape[2], input.shape[3], kh, kw, stride, padding, dilation);
         var columns = Im2Col.Columns(input, kh, kw, stride, padding, dilation);
-        var y = weight.reshape(outC, -1).matmul(columns);                     // [n, outC, outH·outW]
-        if (bias is not null) y = y + bias.reshape(1, outC, 1);
+        var y = WidenedWeights.MatMul(weight.reshape(outC, -1), columns);     // [n, outC, outH·outW]
+        if (bias is not null) y = y + (bias.dtype == y.dtype ? bias : bias.to(y.dtype)).reshape(1, outC, 1);
         return y.reshape(n, outC, outH, outW);
     }
 }

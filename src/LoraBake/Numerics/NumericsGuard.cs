@@ -186,15 +186,10 @@ public sealed class NumericsGuard
                     parts.Add($"oneDNN and unfold+matmul both right here, {(Route == ConvRoute.OneDnn ? "oneDNN" : "unfold+matmul")} is faster ({timing.Summary})");
                 parts.Add(string.Create(CultureInfo.InvariantCulture, $"self-test {t.Milliseconds:0} ms{(FromCache ? ", cached for this machine" : "")}"));
             }
-            parts.Add(Bf16Usable ? "bf16 usable" : "bf16 refused (wrong results on this CPU)");
+            parts.Add(Bf16Usable ? "bf16 usable" : "bf16 math wrong on this CPU, so bf16 weights are computed in fp32");
             parts.Add($"{torch.get_num_threads()} threads");
             return "numerics: " + string.Join("; ", parts);
         }
     }
 
-    /// <summary>The error for a recipe or command asking for bfloat16 where the self-test found it wrong.</summary>
-    public string Bf16RefusalReason =>
-        "this CPU's LibTorch bfloat16 kernels failed LoraBake's numerics self-test (" +
-        (SelfTest?.Checks.FirstOrDefault(c => c.Name.StartsWith("bfloat16", StringComparison.Ordinal))?.Evidence ?? "see `lorabake doctor`") +
-        $"), so bf16 would train and render wrong numbers. Use mixed_precision: auto or fp32 (see `lorabake doctor`); {Bf16EnvironmentVariable}=on overrides at your own risk.";
 }

@@ -122,6 +122,7 @@ public static class ModelBenchmark
             torch.manual_seed(0);
             this.device = device ?? CPU;
             Unet = new UNet2DConditionModel(config, dtype: frozen);   // built in its dtype: no fp32 copy in the peak
+            FrozenPrecision.For(frozen, this.device.type).WidenAllButProducts(Unet);   // bf16 held, fp32 math where bf16 is wrong here
             if (this.device.type != DeviceType.CPU) Unet.to(this.device);
             Unet.GradientCheckpointing = gradientCheckpointing;
             Network = LoraNetwork.Create(Unet, null, NetworkType.LoRA, dim, dim / 2.0);

@@ -42,8 +42,11 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         // auto resolves per machine, and the two dtypes train different weights.
         if (t.MixedPrecision == "auto") fb.Add("mixed_precision", AutoPrecision.Resolve(t.MixedPrecision));
         // LoRA adapters on half-precision layers compute in that dtype (NetworkModule.DeltaOutputMixed): other bits than
-        // the widened fp32 path these epochs used before. fp32 epochs are unchanged.
-        if (FrozenDtype(t.MixedPrecision) != TorchSharp.torch.ScalarType.Float32) fb.Add("adapter_math", "frozen-dtype");
+        // the widened fp32 path these epochs used before. fp32 epochs are unchanged. Where bf16 is held but computed in
+        // fp32 (this CPU's bf16 math is wrong), everything computes in fp32: other bits than either.
+        var precision = Precision(t);
+        if (precision.Widened) fb.Add("frozen_math", "fp32, weights held in bf16");
+        else if (precision.Storage != TorchSharp.torch.ScalarType.Float32) fb.Add("adapter_math", "frozen-dtype");
         // Recomputed blocks round their weight gradients differently in the last bits.
         if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
         // A GPU trains different bits than the CPU; the CPU adds nothing, so locks from before the setting stay valid.
@@ -101,7 +104,7 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         context.Log($"{Name}: loading {model.Source} ({model.FileName})");
         var dtype = FrozenDtype(recipe.Training.MixedPrecision);
         var device = Runtime.ComputeDevice.Select(recipe.Training.Device, DeviceSetting);
-        context.Log($"{Name}: device {device}");
+        context.Log($"{Name}: device {device}; frozen weights {FrozenPrecision.For(dtype, device.type).Describe}");
         using var sd = Sd1Model.Load(checkpoint, vae?.Path(downloadDir, context.Store),
             ModelFiles.TokenizerDir(recipe, context.ProjectDir, checkpoint, downloadDir), dtype,
             ModelFiles.Sidecar(downloadDir), device);
@@ -122,6 +125,10 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
 
     /// <summary>How errors name the device setting: the recipe key, which the CLI's --device overrides.</summary>
     public const string DeviceSetting = "training.device (or --device)";
+
+    /// <summary>How the frozen base weights are held and computed with on this machine and the recipe's device.</summary>
+    public static FrozenPrecision Precision(TrainingSettings t) =>
+        FrozenPrecision.For(FrozenDtype(t.MixedPrecision), Runtime.ComputeDevice.FingerprintComponent(t.Device) is null ? TorchSharp.DeviceType.CPU : TorchSharp.DeviceType.CUDA);
 
     /// <summary>The dtype the frozen base weights are held in; auto is decided per machine (<see cref="AutoPrecision"/>).</summary>
     public static ScalarType FrozenDtype(string mixedPrecision) => mixedPrecision switch

@@ -10,7 +10,7 @@ public sealed class CLIPAttention : nn.Module<Tensor, Tensor>
     readonly int _heads;
     readonly int _headDim;
 #pragma warning disable IDE1006 // field names are the state-dict keys
-    readonly Linear q_proj, k_proj, v_proj, out_proj;
+    readonly GuardedLinear q_proj, k_proj, v_proj, out_proj;
 #pragma warning restore IDE1006
 
     public CLIPAttention(ClipTextConfig config, Device? device = null, ScalarType? dtype = null) : base(nameof(CLIPAttention))
@@ -18,10 +18,10 @@ public sealed class CLIPAttention : nn.Module<Tensor, Tensor>
         _heads = config.NumAttentionHeads;
         _headDim = config.HeadDim;
         int d = config.HiddenSize;
-        q_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
-        k_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
-        v_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
-        out_proj = nn.Linear(d, d, hasBias: true, device: device, dtype: dtype);
+        q_proj = new GuardedLinear(d, d, hasBias: true, device: device, dtype: dtype);
+        k_proj = new GuardedLinear(d, d, hasBias: true, device: device, dtype: dtype);
+        v_proj = new GuardedLinear(d, d, hasBias: true, device: device, dtype: dtype);
+        out_proj = new GuardedLinear(d, d, hasBias: true, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -9,7 +9,7 @@ public sealed class CLIPMLP : nn.Module<Tensor, Tensor>
 {
     readonly string _act;
 #pragma warning disable IDE1006 // field names are the state-dict keys
-    readonly Linear fc1, fc2;
+    readonly GuardedLinear fc1, fc2;
 #pragma warning restore IDE1006
 
     public CLIPMLP(ClipTextConfig config, Device? device = null, ScalarType? dtype = null) : base(nameof(CLIPMLP))
@@ -17,8 +17,8 @@ public sealed class CLIPMLP : nn.Module<Tensor, Tensor>
         _act = config.HiddenAct;
         if (_act is not ("quick_gelu" or "gelu"))
             throw new NotSupportedException($"CLIP text activation '{_act}' is not supported (quick_gelu, gelu).");
-        fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: true, device: device, dtype: dtype);
-        fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: true, device: device, dtype: dtype);
+        fc1 = new GuardedLinear(config.HiddenSize, config.IntermediateSize, hasBias: true, device: device, dtype: dtype);
+        fc2 = new GuardedLinear(config.IntermediateSize, config.HiddenSize, hasBias: true, device: device, dtype: dtype);
         RegisterComponents();
     }
 

@@ -11,9 +11,9 @@ namespace LoraBake.Models.UNet;
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
 {
-    private readonly Linear to_q;
-    private readonly Linear to_k;
-    private readonly Linear to_v;
+    private readonly GuardedLinear to_q;
+    private readonly GuardedLinear to_k;
+    private readonly GuardedLinear to_v;
     private readonly ModuleList<nn.Module<Tensor, Tensor>> to_out;
     private readonly int heads;
 
@@ -23,11 +23,11 @@ public sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
         int inner = heads * dimHead;
         int contextDim = crossAttentionDim ?? queryDim;
         this.heads = heads;
-        to_q = nn.Linear(queryDim, inner, hasBias: false, device: device, dtype: dtype);
-        to_k = nn.Linear(contextDim, inner, hasBias: false, device: device, dtype: dtype);
-        to_v = nn.Linear(contextDim, inner, hasBias: false, device: device, dtype: dtype);
+        to_q = new GuardedLinear(queryDim, inner, hasBias: false, device: device, dtype: dtype);
+        to_k = new GuardedLinear(contextDim, inner, hasBias: false, device: device, dtype: dtype);
+        to_v = new GuardedLinear(contextDim, inner, hasBias: false, device: device, dtype: dtype);
         to_out = nn.ModuleList<nn.Module<Tensor, Tensor>>(
-            nn.Linear(inner, queryDim, hasBias: true, device: device, dtype: dtype),
+            new GuardedLinear(inner, queryDim, hasBias: true, device: device, dtype: dtype),
             nn.Dropout(0.0));
         RegisterComponents();
     }

@@ -49,11 +49,11 @@ public sealed class BlockProfiler : IDisposable
     {
         labels = unet.named_modules().Where(m => m.module is ResnetBlock2D or Transformer2DModel)
             .ToDictionary(m => (nn.Module)m.module, m => m.name);
-        // Linear layers are TorchSharp's own modules: timed by hooks (registered after the network's, so a LoRA
+        // Linear layers are timed by hooks (registered after the network's, so a LoRA
         // hook runs inside the linear's interval and is subtracted from it).
         foreach (var (_, module) in unet.named_modules())
         {
-            if (module is not TorchSharp.Modules.Linear linear) continue;
+            if (module is not GuardedLinear linear) continue;
             var pre = linear.register_forward_pre_hook((m, x) =>
             {
                 if (!TimeOps) return x;
@@ -66,7 +66,7 @@ public sealed class BlockProfiler : IDisposable
                 if (!TimeOps) return y;
                 OpEntry entry;
                 lock (gate) entry = openLinears[m].Pop();
-                entry.Flops = 2.0 * linear.weight!.numel() * (x.numel() / x.shape[^1]);
+                entry.Flops = 2.0 * linear.weight.numel() * (x.numel() / x.shape[^1]);
                 return End(entry, y);
             });
             unhook.Add(pre.remove);

@@ -18,7 +18,7 @@ public sealed class FeedForward : nn.Module<Tensor, Tensor>
         net = nn.ModuleList<nn.Module<Tensor, Tensor>>(
             new GEGLU(dim, inner, device, dtype),
             nn.Dropout(0.0),
-            nn.Linear(inner, dim, hasBias: true, device: device, dtype: dtype));
+            new GuardedLinear(inner, dim, hasBias: true, device: device, dtype: dtype));
         RegisterComponents();
     }
 

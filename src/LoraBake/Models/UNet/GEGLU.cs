@@ -7,11 +7,11 @@ namespace LoraBake.Models.UNet;
 /// <summary>diffusers' GEGLU: proj to 2·dimOut, split into (value, gate), return value · GELU(gate) (exact erf GELU).</summary>
 public sealed class GEGLU : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear proj;
+    private readonly GuardedLinear proj;
 
     public GEGLU(int dimIn, int dimOut, Device? device = null, ScalarType? dtype = null) : base(nameof(GEGLU))
     {
-        proj = nn.Linear(dimIn, dimOut * 2, hasBias: true, device: device, dtype: dtype);
+        proj = new GuardedLinear(dimIn, dimOut * 2, hasBias: true, device: device, dtype: dtype);
         RegisterComponents();
     }
 

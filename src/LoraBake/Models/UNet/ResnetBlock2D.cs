@@ -14,7 +14,7 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly GroupNorm norm1;
     private readonly GuardedConv2d conv1;
-    private readonly Linear time_emb_proj;
+    private readonly GuardedLinear time_emb_proj;
     private readonly GroupNorm norm2;
     private readonly Dropout dropout;
     private readonly GuardedConv2d conv2;
@@ -33,7 +33,7 @@ public sealed class ResnetBlock2D : nn.Module<Tensor, Tensor, Tensor>
         OutChannels = outChannels;
         norm1 = GroupNorms.Create(groups, inChannels, eps, device, dtype);
         conv1 = new GuardedConv2d(inChannels, outChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);
-        time_emb_proj = nn.Linear(tembChannels, outChannels, hasBias: true, device: device, dtype: dtype);
+        time_emb_proj = new GuardedLinear(tembChannels, outChannels, hasBias: true, device: device, dtype: dtype);
         norm2 = GroupNorms.Create(groups, outChannels, eps, device, dtype);
         dropout = nn.Dropout(0.0);
         conv2 = new GuardedConv2d(outChannels, outChannels, 3, stride: 1, padding: 1, device: device, dtype: dtype);

@@ -7,14 +7,14 @@ namespace LoraBake.Models.UNet;
 /// <summary>diffusers' TimestepEmbedding: linear_1 → SiLU → linear_2.</summary>
 public sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear linear_1;
-    private readonly Linear linear_2;
+    private readonly GuardedLinear linear_1;
+    private readonly GuardedLinear linear_2;
 
     public TimestepEmbedding(int inChannels, int timeEmbedDim, Device? device = null, ScalarType? dtype = null)
         : base(nameof(TimestepEmbedding))
     {
-        linear_1 = nn.Linear(inChannels, timeEmbedDim, hasBias: true, device: device, dtype: dtype);
-        linear_2 = nn.Linear(timeEmbedDim, timeEmbedDim, hasBias: true, device: device, dtype: dtype);
+        linear_1 = new GuardedLinear(inChannels, timeEmbedDim, hasBias: true, device: device, dtype: dtype);
+        linear_2 = new GuardedLinear(timeEmbedDim, timeEmbedDim, hasBias: true, device: device, dtype: dtype);
         RegisterComponents();
     }
 

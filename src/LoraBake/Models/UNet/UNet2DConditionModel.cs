@@ -96,8 +96,11 @@ public sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Ten
         }
     }
 
-    /// <summary>The dtype the model computes in: that of its weights.</summary>
-    public ScalarType Dtype => conv_in.weight!.dtype;
+    /// <summary>
+    /// The dtype the model computes in: that of its weights, or wider where Linear and Conv2d weights are held narrower
+    /// (<see cref="Numerics.WidenedWeights"/>); the norms' weights are never narrowed, so they tell.
+    /// </summary>
+    public ScalarType Dtype => conv_norm_out.weight!.dtype;
 
     /// <param name="sample">Noisy latents [B, in, H, W]; any H, W.</param>
     /// <param name="timesteps">[B] or a scalar, int64 or floating point.</param>

@@ -61,10 +61,10 @@ public class UNetFlopsTests
                         return null;
                     });
                     break;
-                case Linear linear:
+                case LoraBake.Models.GuardedLinear linear:
                     linear.register_forward_hook((m, input, output) =>
                     {
-                        measured += output.numel() * linear.weight!.shape[1];
+                        measured += output.numel() * linear.weight.shape[1];
                         return null;
                     });
                     break;

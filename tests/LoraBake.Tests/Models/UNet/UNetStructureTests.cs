@@ -104,7 +104,7 @@ public class UNetStructureTests
         {
             using var noGrad = no_grad();
             using var before = model.forward(golden["sample"], golden["timesteps"], golden["encoder_hidden_states"]);
-            var toOut = (TorchSharp.Modules.Linear)model.named_modules()
+            var toOut = (LoraBake.Models.GuardedLinear)model.named_modules()
                 .Single(m => m.name == "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_out.0").module;
             toOut.register_forward_hook((m, input, output) => output * 2);
             using var after = model.forward(golden["sample"], golden["timesteps"], golden["encoder_hidden_states"]);
