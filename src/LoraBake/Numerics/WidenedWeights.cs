@@ -33,13 +33,13 @@ public static class WidenedWeights
         return y;
     }
 
+    /// <summary>The context the last forward on this thread received, to free its node's output templates after apply.</summary>
+    [ThreadStatic] static AutogradContext? lastContext;
+
     /// <summary>
     /// Whether autograd would save a widened copy: only when the input needs a gradient and the weight does not (a
     /// weight that trains widens through <c>to()</c>, which hands its gradient back in the weight's dtype).
     /// </summary>
-    /// <summary>The context the last forward on this thread received, to free its node's output templates after apply.</summary>
-    [ThreadStatic] static AutogradContext? lastContext;
-
     public static bool SavesNarrowWeight(Tensor input, Tensor weight, Tensor? bias) =>
         is_grad_enabled() && input.requires_grad && !weight.requires_grad && bias?.requires_grad != true;
 
