@@ -110,7 +110,7 @@ public sealed class BlockProfiler : IDisposable
         var entry = new OpEntry(kind);
         lock (gate) ops.Add(entry);
         if (is_grad_enabled() && input.requires_grad)
-            input = Mark.apply(input, (Action)(() => entry.BackwardEnd = Clock.Elapsed.TotalSeconds));
+            input = Mark.apply(input, () => entry.BackwardEnd = Clock.Elapsed.TotalSeconds);
         entry.ForwardStart = Clock.Elapsed.TotalSeconds;
         return entry;
     }
@@ -119,7 +119,7 @@ public sealed class BlockProfiler : IDisposable
     {
         entry.ForwardEnd = Clock.Elapsed.TotalSeconds;
         return is_grad_enabled() && output.requires_grad
-            ? Mark.apply(output, (Action)(() => entry.BackwardStart = Clock.Elapsed.TotalSeconds))
+            ? Mark.apply(output, () => entry.BackwardStart = Clock.Elapsed.TotalSeconds)
             : output;
     }
 
@@ -165,30 +165,44 @@ public sealed class BlockProfiler : IDisposable
         var entry = new Times();
         lock (profiler.gate) profiler.times[label] = entry;
         bool marks = is_grad_enabled() && input.requires_grad;
-        if (marks) input = Mark.apply(input, (Action)(() => entry.BackwardEnd = Clock.Elapsed.TotalSeconds));
+        if (marks) input = Mark.apply(input, () => entry.BackwardEnd = Clock.Elapsed.TotalSeconds);
         double start = Clock.Elapsed.TotalSeconds;
         var output = body(input);
         entry.Forward = Clock.Elapsed.TotalSeconds - start;
         return marks || output.requires_grad
-            ? Mark.apply(output, (Action)(() => entry.BackwardStart = Clock.Elapsed.TotalSeconds))
+            ? Mark.apply(output, () => entry.BackwardStart = Clock.Elapsed.TotalSeconds)
             : output;
     }
 
     /// <summary>Identity whose backward calls an action: a timestamp in the backward pass.</summary>
     private sealed class Mark : SingleTensorFunction<Mark>
     {
+        [ThreadStatic] static AutogradContext? lastContext;
+
         public override string Name => "ProfileMark";
+
+        /// <summary>The marked tensor. The node's output template is freed (<see cref="Numerics.AutogradNodes"/>): a mark
+        /// per op input and output would otherwise hold a copy of each for the whole step.</summary>
+        public static Tensor apply(Tensor input, Action action)
+        {
+            var output = SingleTensorFunction<Mark>.apply(input, action);
+            Numerics.AutogradNodes.ReleaseOutputTemplates(lastContext!);
+            return output;
+        }
 
         public override Tensor forward(AutogradContext ctx, params object[] vars)
         {
             ctx.save_data("action", vars[1]);
+            ctx.set_materialize_grads(false);
+            lastContext = ctx;
             return ((Tensor)vars[0]).alias();
         }
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
         {
             ((Action)ctx.get_data("action"))();
-            return [gradOutput, null!];
+            // The incoming gradient passes through: it leaves the step's dispose scope with the returned ones.
+            return Numerics.AutogradNodes.Returning([gradOutput is null || gradOutput.IsInvalid ? null! : gradOutput, null!], null);
         }
     }
 }
