@@ -52,12 +52,12 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
     {
         var device = ComputeDevice.Select(settings.Device, "--device");
         var dtype = settings.MixedPrecision switch { "bf16" => ScalarType.BFloat16, "fp16" => ScalarType.Float16, _ => ScalarType.Float32 };
-        var setting = Setting(settings.MixedPrecision, settings.GradientCheckpointing) + (device.type == DeviceType.CPU ? "" : $", device={device}");
-        if (dtype == ScalarType.Float16 && device.type != DeviceType.CUDA)
-            throw new UserError("--mixed-precision fp16 runs on CUDA only (LibTorch's CPU fp16 kernels are partial and slow); use fp32 or bf16 here.");
         // Where this CPU's bf16 math is wrong, bf16 holds the weights and the step computes in fp32 (as training does).
         var frozen = FrozenPrecision.For(dtype, device.type);
-        if (frozen.Widened) setting = setting.Replace($"mixed_precision={settings.MixedPrecision}", $"mixed_precision={settings.MixedPrecision} ({frozen.Describe})");
+        var setting = Setting(settings.MixedPrecision + (frozen.Widened ? $" ({frozen.Describe})" : ""), settings.GradientCheckpointing)
+                      + (device.type == DeviceType.CPU ? "" : $", device={device}");
+        if (dtype == ScalarType.Float16 && device.type != DeviceType.CUDA)
+            throw new UserError("--mixed-precision fp16 runs on CUDA only (LibTorch's CPU fp16 kernels are partial and slow); use fp32 or bf16 here.");
         bool full = settings.Size == "sd15";
         var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
         double matmul = ModelBenchmark.MatmulGflops(dtype: frozen.Compute, device: device);

@@ -29,12 +29,8 @@ public static class GradientCheckpoint
         vars[0] = compute;
         vars[1] = anchor;
         Array.Copy(inputs, 0, vars, 2, inputs.Length);
-        var output = CheckpointFunction.apply(vars);
-        Numerics.AutogradNodes.ReleaseOutputTemplates(lastContext!);
-        return output;
+        return Numerics.AutogradNodes.Built(CheckpointFunction.apply(vars));
     }
-
-    [ThreadStatic] static AutogradContext? lastContext;
 
     private sealed class CheckpointFunction : SingleTensorFunction<CheckpointFunction>
     {
@@ -47,11 +43,11 @@ public static class GradientCheckpoint
             ctx.save_data("compute", compute);
             ctx.save_data("needs_grad", inputs.Select(i => i.requires_grad).ToArray());
             ctx.save_for_backward(inputs.ToList());
+            var output = compute(inputs);               // apply() runs this with gradients off
             // An undefined incoming gradient means "zero": skip the recompute rather than have TorchSharp build zeros
-            // from its cached output template, which the caller's dispose scope may already have freed.
-            ctx.set_materialize_grads(false);
-            lastContext = ctx;
-            return compute(inputs);                     // apply() runs this with gradients off
+            // from its cached output template (which is freed, see AutogradNodes).
+            Numerics.AutogradNodes.Lean(ctx);
+            return output;
         }
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)

@@ -168,7 +168,7 @@ public sealed class LoraNetwork : Module
         {
             foreach (var (childPath, child) in scope.named_modules())
             {
-                if (child is not (TorchSharp.Modules.Linear or Models.GuardedLinear or TorchSharp.Modules.Conv2d or Models.GuardedConv2d)) continue;
+                if (child is not (Models.GuardedLinear or Models.GuardedConv2d)) continue;
                 var path = scopePath.Length == 0 ? childPath : $"{scopePath}.{childPath}";
                 if (prefix == TextEncoderPrefix && !path.StartsWith("text_model.", StringComparison.Ordinal)) path = "text_model." + path;
                 var name = $"{prefix}_{path.Replace('.', '_')}";

@@ -29,53 +29,17 @@ public sealed class TargetLayer
     public TargetLayer(Module<Tensor, Tensor> module)
     {
         Module = module;
-        switch (module)
+        long[] one = [1, 1], none = [0, 0];
+        (Weight, IsConv, Stride, Padding, Dilation, long groups) = module switch
         {
-            case Linear linear:
-                Weight = linear.weight!;
-                OutFeatures = Weight.shape[0];
-                InFeatures = Weight.shape[1];
-                Kernel = (1, 1);
-                Stride = new[] { 1L, 1L };
-                Padding = new[] { 0L, 0L };
-                Dilation = new[] { 1L, 1L };
-                break;
-            case GuardedLinear linear:
-                Weight = linear.weight;
-                OutFeatures = Weight.shape[0];
-                InFeatures = Weight.shape[1];
-                Kernel = (1, 1);
-                Stride = new[] { 1L, 1L };
-                Padding = new[] { 0L, 0L };
-                Dilation = new[] { 1L, 1L };
-                break;
-            case Conv2d conv:
-                if (conv.groups != 1)
-                    throw new NotSupportedException("Adapters on grouped convolutions are not supported.");
-                IsConv = true;
-                Weight = conv.weight!;
-                OutFeatures = Weight.shape[0];
-                InFeatures = Weight.shape[1];
-                Kernel = (Weight.shape[2], Weight.shape[3]);
-                Stride = conv.stride.ToArray();
-                Padding = conv.padding?.ToArray() ?? new[] { 0L, 0L };
-                Dilation = conv.dilation.ToArray();
-                break;
-            case GuardedConv2d conv:
-                if (conv.groups != 1)
-                    throw new NotSupportedException("Adapters on grouped convolutions are not supported.");
-                IsConv = true;
-                Weight = conv.weight;
-                OutFeatures = Weight.shape[0];
-                InFeatures = Weight.shape[1];
-                Kernel = (Weight.shape[2], Weight.shape[3]);
-                Stride = conv.stride.ToArray();
-                Padding = conv.padding.ToArray();
-                Dilation = conv.dilation.ToArray();
-                break;
-            default:
-                throw new ArgumentException($"Adapters attach to Linear or Conv2d, not {module.GetType().Name}.", nameof(module));
-        }
+            GuardedLinear linear => (linear.weight, false, one, none, one, 1L),
+            GuardedConv2d conv => (conv.weight, true, conv.stride.ToArray(), conv.padding.ToArray(), conv.dilation.ToArray(), conv.groups),
+            _ => throw new ArgumentException($"Adapters attach to the models' Linear or Conv2d layers, not {module.GetType().Name}.", nameof(module)),
+        };
+        if (groups != 1) throw new NotSupportedException("Adapters on grouped convolutions are not supported.");
+        OutFeatures = Weight.shape[0];
+        InFeatures = Weight.shape[1];
+        Kernel = IsConv ? (Weight.shape[2], Weight.shape[3]) : (1, 1);
     }
 
     /// <summary>This layer's operation with <paramref name="weight"/> and no bias (used to add ΔW·x).</summary>

@@ -41,8 +41,27 @@ public static class AutogradNodes
         return grads;
     }
 
-    /// <summary>Frees the output templates of the node whose forward received <paramref name="ctx"/> (after <c>apply</c> returned).</summary>
-    public static void ReleaseOutputTemplates(AutogradContext ctx)
+    [ThreadStatic] static AutogradContext? building;
+
+    /// <summary>
+    /// Called in a custom function's forward: an undefined incoming gradient stays undefined (its backward handles
+    /// that), so the node's output templates are never read and <see cref="Built"/> can free them.
+    /// </summary>
+    public static void Lean(AutogradContext ctx)
+    {
+        ctx.set_materialize_grads(false);
+        building = ctx;
+    }
+
+    /// <summary>Wraps a custom function's <c>apply</c>: frees the output templates of the node just built on this thread.</summary>
+    public static Tensor Built(Tensor output)
+    {
+        if (building is { } ctx) ReleaseOutputTemplates(ctx);
+        building = null;
+        return output;
+    }
+
+    static void ReleaseOutputTemplates(AutogradContext ctx)
     {
         if (ctx.MaterializeGrads || NodeOfContext?.GetValue(ctx) is not { } node) return;
         if (node.GetType().GetField("_outputCache", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(node) is not List<Tensor> templates) return;

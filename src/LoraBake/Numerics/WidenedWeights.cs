@@ -18,9 +18,7 @@ public static class WidenedWeights
     {
         if (weight.dtype == x.dtype && (bias is null || bias.dtype == x.dtype)) return nn.functional.linear(x, weight, bias);
         if (!SavesNarrowWeight(x, weight, bias)) return nn.functional.linear(x, weight.to(x.dtype), bias?.to(x.dtype));
-        var y = bias is null ? WidenedLinearFunction.apply(x, weight) : WidenedLinearFunction.apply(x, weight, bias);
-        AutogradNodes.ReleaseOutputTemplates(lastContext!);
-        return y;
+        return AutogradNodes.Built(bias is null ? WidenedLinearFunction.apply(x, weight) : WidenedLinearFunction.apply(x, weight, bias));
     }
 
     /// <summary><c>W·columns</c> ([outC, K] by [n, K, L]) in the columns' dtype: the unfolded convolution's product.</summary>
@@ -28,13 +26,8 @@ public static class WidenedWeights
     {
         if (weight2d.dtype == columns.dtype) return weight2d.matmul(columns);
         if (!SavesNarrowWeight(columns, weight2d, null)) return weight2d.to(columns.dtype).matmul(columns);
-        var y = WidenedMatMulFunction.apply(weight2d, columns);
-        AutogradNodes.ReleaseOutputTemplates(lastContext!);
-        return y;
+        return AutogradNodes.Built(WidenedMatMulFunction.apply(weight2d, columns));
     }
-
-    /// <summary>The context the last forward on this thread received, to free its node's output templates after apply.</summary>
-    [ThreadStatic] static AutogradContext? lastContext;
 
     /// <summary>
     /// Whether autograd would save a widened copy: only when the input needs a gradient and the weight does not (a
@@ -53,8 +46,7 @@ public static class WidenedWeights
             var weight = (Tensor)vars[1];
             var bias = vars.Length > 2 ? (Tensor)vars[2] : null;
             ctx.save_for_backward([weight]);        // the narrow weight itself (a view at most): no copy is kept
-            ctx.set_materialize_grads(false);       // an undefined gradient stays undefined (see AutogradNodes)
-            lastContext = ctx;
+            AutogradNodes.Lean(ctx);
             ctx.save_data("inputs", vars.Length);
             using var scope = NewDisposeScope();
             return nn.functional.linear(x, weight.to(x.dtype), bias?.to(x.dtype)).MoveToOuterDisposeScope();
@@ -80,8 +72,7 @@ public static class WidenedWeights
             var weight = (Tensor)vars[0];
             var columns = (Tensor)vars[1];
             ctx.save_for_backward([weight]);
-            ctx.set_materialize_grads(false);
-            lastContext = ctx;
+            AutogradNodes.Lean(ctx);
             using var scope = NewDisposeScope();
             return weight.to(columns.dtype).matmul(columns).MoveToOuterDisposeScope();
         }

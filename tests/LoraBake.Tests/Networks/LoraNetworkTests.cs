@@ -197,8 +197,8 @@ public class LoraNetworkTests
     public void LoHa_delta_is_the_hadamard_product_of_two_low_rank_products()
     {
         manual_seed(0);
-        var lin = nn.Linear(2, 2, hasBias: false);
-        using (no_grad()) lin.weight!.copy_(tensor(new float[] { 1, 2, 3, 4 }).reshape(2, 2));
+        var lin = new LoraBake.Models.GuardedLinear(2, 2, hasBias: false);
+        using (no_grad()) lin.weight.copy_(tensor(new float[] { 1, 2, 3, 4 }).reshape(2, 2));
         var layer = new TargetLayer(lin);
         using var m = new LoHaModule("lora_unet_x", layer, false, dim: 1, alpha: 0.5);
         using (no_grad())

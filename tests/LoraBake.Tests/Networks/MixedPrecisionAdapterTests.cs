@@ -14,8 +14,8 @@ public class MixedPrecisionAdapterTests
     public void A_linear_adapter_on_a_bf16_layer_computes_in_bf16_and_trains_fp32_weights()
     {
         var g = new Generator(20261202);
-        using var layer = nn.Linear(64, 96, hasBias: false, dtype: ScalarType.BFloat16);
-        layer.weight!.requires_grad = false;
+        using var layer = new LoraBake.Models.GuardedLinear(64, 96, hasBias: false, dtype: ScalarType.BFloat16);
+        layer.weight.requires_grad = false;
         using var lora = new LoRAModule("lora_unet_test", new TargetLayer(layer), isTextEncoder: false, dim: 8, alpha: 4);
         using (no_grad())
         {

@@ -10,14 +10,14 @@ namespace LoraBake.Tests.Networks.StandIns;
 
 public sealed class Attention : Module<Tensor, Tensor>
 {
-    public Linear to_q, to_k;
+    public GuardedLinear to_q, to_k;
     public ModuleList<Module<Tensor, Tensor>> to_out;
 
     public Attention(long c) : base("Attention")
     {
-        to_q = Linear(c, c);
-        to_k = Linear(c, c, hasBias: false);
-        to_out = new ModuleList<Module<Tensor, Tensor>>(Linear(c, c));
+        to_q = new GuardedLinear(c, c);
+        to_k = new GuardedLinear(c, c, hasBias: false);
+        to_out = new ModuleList<Module<Tensor, Tensor>>(new GuardedLinear(c, c));
         RegisterComponents();
     }
 
@@ -126,11 +126,11 @@ public sealed class TinyUNet : Module<Tensor, Tensor>
 
 public sealed class CLIPAttention : Module<Tensor, Tensor>
 {
-    public Linear q_proj, k_proj, v_proj, out_proj;
+    public GuardedLinear q_proj, k_proj, v_proj, out_proj;
 
     public CLIPAttention(long c) : base("CLIPAttention")
     {
-        q_proj = Linear(c, c); k_proj = Linear(c, c); v_proj = Linear(c, c); out_proj = Linear(c, c);
+        q_proj = new GuardedLinear(c, c); k_proj = new GuardedLinear(c, c); v_proj = new GuardedLinear(c, c); out_proj = new GuardedLinear(c, c);
         RegisterComponents();
     }
 
@@ -144,11 +144,11 @@ public sealed class CLIPAttention : Module<Tensor, Tensor>
 
 public sealed class CLIPMLP : Module<Tensor, Tensor>
 {
-    public Linear fc1, fc2;
+    public GuardedLinear fc1, fc2;
 
     public CLIPMLP(long c) : base("CLIPMLP")
     {
-        fc1 = Linear(c, 2 * c); fc2 = Linear(2 * c, c);
+        fc1 = new GuardedLinear(c, 2 * c); fc2 = new GuardedLinear(2 * c, c);
         RegisterComponents();
     }
 

@@ -177,24 +177,16 @@ public sealed class BlockProfiler : IDisposable
     /// <summary>Identity whose backward calls an action: a timestamp in the backward pass.</summary>
     private sealed class Mark : SingleTensorFunction<Mark>
     {
-        [ThreadStatic] static AutogradContext? lastContext;
-
         public override string Name => "ProfileMark";
 
         /// <summary>The marked tensor. The node's output template is freed (<see cref="Numerics.AutogradNodes"/>): a mark
         /// per op input and output would otherwise hold a copy of each for the whole step.</summary>
-        public static Tensor apply(Tensor input, Action action)
-        {
-            var output = SingleTensorFunction<Mark>.apply(input, action);
-            Numerics.AutogradNodes.ReleaseOutputTemplates(lastContext!);
-            return output;
-        }
+        public static Tensor apply(Tensor input, Action action) => Numerics.AutogradNodes.Built(SingleTensorFunction<Mark>.apply(input, action));
 
         public override Tensor forward(AutogradContext ctx, params object[] vars)
         {
             ctx.save_data("action", vars[1]);
-            ctx.set_materialize_grads(false);
-            lastContext = ctx;
+            Numerics.AutogradNodes.Lean(ctx);
             return ((Tensor)vars[0]).alias();
         }
 
