@@ -88,6 +88,7 @@ public static class GuardedConv
     /// <summary>The convolution as im2col (<see cref="Im2Col"/>: the columns unfold gives) and one batched matrix product.</summary>
     public static Tensor Unfolded(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation)
     {
+        if (FrozenConv.Applies(input, weight, bias, stride, padding, dilation)) return FrozenConv.Conv2d(input, weight, bias, padding, dilation);
         long n = input.shape[0], outC = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3];
         var (outH, outW) = Im2Col.OutputSize(input.shape[2], input.shape[3], kh, kw, stride, padding, dilation);
         var columns = Im2Col.Columns(input, kh, kw, stride, padding, dilation);

@@ -46,7 +46,13 @@ public sealed class TrainEpochStage(int epoch, int totalEpochs) : IStage
         // fp32 (this CPU's bf16 math is wrong), everything computes in fp32: other bits than either.
         var precision = Precision(t);
         if (precision.Widened) fb.Add("frozen_math", "fp32, weights held in bf16");
-        else if (precision.Storage != TorchSharp.torch.ScalarType.Float32) fb.Add("adapter_math", "frozen-dtype");
+        else if (precision.Storage != TorchSharp.torch.ScalarType.Float32)
+        {
+            fb.Add("adapter_math", "frozen-dtype");
+            // Unfolded convolutions in half precision take their input gradient as one product (Numerics.FrozenConv),
+            // rounded once instead of after each kernel tap: other bits than these epochs had before.
+            fb.Add("conv_input_gradient", "one product");
+        }
         // Recomputed blocks round their weight gradients differently in the last bits.
         if (t.GradientCheckpointing) fb.Add("gradient_checkpointing", "true");
         // A GPU trains different bits than the CPU; the CPU adds nothing, so locks from before the setting stay valid.
