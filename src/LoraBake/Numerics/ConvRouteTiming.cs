@@ -58,6 +58,9 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
     static double Median(Func<Tensor, Tensor, long, long, Tensor> conv)
     {
         using var scope = NewDisposeScope();
+        // The guard decides lazily, at its first use, which may sit in a caller's no_grad (a render): the probe times
+        // a backward, so it turns gradients on for itself.
+        using var grad = enable_grad();
         var generator = new Generator(0);
         var inputs = Shapes.Select(s => (
             X: randn([1, s.In, s.Size, s.Size], generator: generator),

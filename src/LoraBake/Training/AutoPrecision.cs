@@ -60,9 +60,11 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
     }
 
     /// <summary>Median seconds of forward + input gradient through SD1's level-1 resnet and transformer at 32×32.</summary>
-    static double Measure(ScalarType dtype)
+    internal static double Measure(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
+        // Decided lazily, at the first use, which may sit in a caller's no_grad: the probe times a backward.
+        using var grad = enable_grad();
         var generator = new TorchSharp.torch.Generator(0);
         using var resnet = new ResnetBlock2D(320, 320, 1280, 32, 1e-5, dtype: dtype);
         using var attention = new Transformer2DModel(8, 40, 320, 1, 768, 32, dtype: dtype);

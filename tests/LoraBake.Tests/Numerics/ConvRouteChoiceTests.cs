@@ -42,6 +42,18 @@ public class ConvRouteChoiceTests(ITestOutputHelper output)
         Assert.Null(timing);
     }
 
+    [Fact]
+    public void The_timing_probe_times_its_backward_inside_a_callers_no_grad()
+    {
+        // The guard decides at its first use, which can be a render's forward under no_grad (a fresh machine, no cache).
+        using (TorchSharp.torch.no_grad())
+        {
+            var timing = ConvRouteTiming.Measure();
+            Assert.True(timing.OneDnnSeconds > 0 && timing.UnfoldSeconds > 0, timing.Summary);
+            Assert.False(TorchSharp.torch.is_grad_enabled(), "the caller's no_grad is restored");
+        }
+    }
+
     [Theory]
     [InlineData("onednn", false, true, "1/2 oneDNN shape classes")]
     [InlineData("guarded", true, false, "(unfold + matmul) failed")]

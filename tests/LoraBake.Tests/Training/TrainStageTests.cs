@@ -22,8 +22,10 @@ public class TrainStageTests
         {
             // Kill the process as soon as it reports its first step: the epoch has just begun.
             string? line;
-            while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("step 1/12", StringComparison.Ordinal)) { }
-            Assert.NotNull(line);
+            var output = new System.Text.StringBuilder();
+            while ((line = p.StandardOutput.ReadLine()) != null && !line.Contains("step 1/12", StringComparison.Ordinal)) output.AppendLine(line);
+            if (line is null)
+                Assert.Fail($"the epoch's process ended (exit {(p.WaitForExit(10_000) ? p.ExitCode : -1)}) before its first step:\n{output}{p.StandardError.ReadToEnd()}");
             Assert.False(p.HasExited, "the epoch finished before it could be killed");
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
