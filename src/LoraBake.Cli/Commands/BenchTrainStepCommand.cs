@@ -60,12 +60,12 @@ public sealed class BenchTrainStepCommand : Command<BenchTrainStepCommand.Settin
             throw new UserError("--mixed-precision fp16 runs on CUDA only (LibTorch's CPU fp16 kernels are partial and slow); use fp32 or bf16 here.");
         bool full = settings.Size == "sd15";
         var unet = full ? UNetConfig.Sd15 : TinySd1.UnetConfig(64);
-        double matmul = ModelBenchmark.MatmulGflops(dtype: frozen.Compute, device: device);
-        var step = ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs, settings.GradientCheckpointing, device: device);
-        double ratio = step.Gflop / step.Seconds / matmul;
+        // The matmul rate of the dtype the step computes in, read around each timed step (see TrainStep).
+        var step = ModelBenchmark.TrainStep(unet, 64, dtype, settings.Runs, settings.GradientCheckpointing, device: device,
+            referenceGflops: () => ModelBenchmark.MatmulGflops(dtype: frozen.Compute, device: device));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{settings.Size} train step ({setting}): {step.Seconds:0.00} s, step/matmul {ratio:0.00}, peak RSS {step.PeakRssGb:0.0} GB" +
-            $"   [{step.Gflop / step.Seconds:0.0} of {matmul:0.0} GFLOP/s; first step {step.FirstSeconds:0.00} s; {step.Modules} LoRA modules; {NumericsGuard.Current.Summary}]"));
+            $"{settings.Size} train step ({setting}): {step.Seconds:0.00} s, step/matmul {step.Ratio:0.00}, peak RSS {step.PeakRssGb:0.0} GB" +
+            $"   [{step.Gflop / step.Seconds:0.0} of {step.ReferenceGflops:0.0} GFLOP/s, the matmul read before and after the step; first step {step.FirstSeconds:0.00} s; {step.Modules} LoRA modules; {NumericsGuard.Current.Summary}]"));
         return 0;
     }
 

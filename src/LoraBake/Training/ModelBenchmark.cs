@@ -100,9 +100,14 @@ public static class ModelBenchmark
     }
 
     /// <summary>One timed training step: median seconds, the process's peak RSS, and the step's useful work.</summary>
-    /// <param name="Seconds">The median step after the first: what each of a run's steps costs.</param>
+    /// <param name="Seconds">The median step after the first (by ratio where there is a reference): what each of a run's
+    /// steps costs.</param>
     /// <param name="FirstSeconds">The first step: it also touches every activation page and creates the optimizer state.</param>
-    public sealed record StepResult(double Seconds, double FirstSeconds, double PeakRssGb, double Gflop, int Modules);
+    /// <param name="Ratio">The step's GFLOP/s over the reference rate read around it (see <see cref="TrainStep"/>), for the
+    /// step whose ratio is the median; NaN without a reference.</param>
+    /// <param name="ReferenceGflops">That step's reference rate (NaN without one).</param>
+    public sealed record StepResult(double Seconds, double FirstSeconds, double PeakRssGb, double Gflop, int Modules,
+        double Ratio = double.NaN, double ReferenceGflops = double.NaN);
 
     /// <summary>
     /// A LoRA training step on a random UNet (text encoder frozen): forward, L2 loss, backward, AdamW, with the frozen
@@ -160,26 +165,38 @@ public static class ModelBenchmark
     /// One timed training step (see <see cref="StepRig"/>). Peak RSS is the whole process's, so run one setting per
     /// process to compare settings.
     /// </summary>
+    /// <param name="referenceGflops">
+    /// Reads the machine's reference rate (the matmul's GFLOP/s). It is read just before the timed steps and after each
+    /// one, and each step is compared with the mean of the readings on either side of it: a shared or boosting CPU
+    /// drifts by a third within a minute, and a rate read once, before a step, is a rate of another moment.
+    /// </param>
     public static StepResult TrainStep(UNetConfig config, int latent, ScalarType frozen, int runs, bool gradientCheckpointing = false, int dim = 16,
-        Device? device = null)
+        Device? device = null, Func<double>? referenceGflops = null)
     {
+        // Useful work: the forward, and a backward to the inputs of about the same size (the frozen weights need no
+        // gradient); the adapters' own work is small next to it. Recomputation is not counted: it is overhead.
+        double gflop = 2 * 2.0 * UNetFlops.MultiplyAdds(config, latent, latent, 77) / 1e9;
         using var rig = new StepRig(config, latent, frozen, gradientCheckpointing, dim, device);
         var first = Stopwatch.StartNew();
         rig.Step();
         double firstSeconds = first.Elapsed.TotalSeconds;
-        var times = new List<double>();
+        var steps = new List<(double Seconds, double Reference)>();
+        double before = referenceGflops?.Invoke() ?? double.NaN;
         for (int i = 0; i < runs; i++)
         {
             var sw = Stopwatch.StartNew();
             rig.Step();
-            times.Add(sw.Elapsed.TotalSeconds);
+            double seconds = sw.Elapsed.TotalSeconds;
+            double after = referenceGflops?.Invoke() ?? double.NaN;
+            steps.Add((seconds, (before + after) / 2));
+            before = after;
         }
-        times.Sort();
-        double s = times[times.Count / 2];
-        // Useful work: the forward, and a backward to the inputs of about the same size (the frozen weights need no
-        // gradient); the adapters' own work is small next to it. Recomputation is not counted: it is overhead.
-        double gflop = 2 * 2.0 * UNetFlops.MultiplyAdds(config, latent, latent, 77) / 1e9;
-        return new StepResult(s, firstSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / 1e9, gflop, rig.Network.Modules.Count);
+        // One step's figures, so the printed time, ratio and rate belong together: the median by ratio where there is a
+        // reference, else by time.
+        var median = steps.OrderBy(step => referenceGflops is null ? -step.Seconds : gflop / step.Seconds / step.Reference)
+            .ElementAt(steps.Count / 2);
+        return new StepResult(median.Seconds, firstSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / 1e9, gflop,
+            rig.Network.Modules.Count, gflop / median.Seconds / median.Reference, median.Reference);
     }
 
     /// <summary>One profiled training step: each resnet and transformer block's forward and backward seconds.</summary>
