@@ -9,13 +9,13 @@ namespace LoraBake.Numerics;
 /// unfold + matmul. Where every oneDNN class passed, both are right, and which one is faster differs by CPU (oneDNN's
 /// JIT kernels against one large matrix product plus strided adds in backward), so the choice is measured, not fixed. The probe
 /// is SD1's convolutions as training runs them (3×3 at levels 1 and 2, a stride-2 downsample, a 1×1 shortcut, at a
-/// quarter of 512 px; forward and input gradients, fp32), a median of three runs after a warm-up, cached per machine
+/// quarter of 512 px; forward and input gradients, fp32), the routes taking turns, a median of three runs each after a warm-up, cached per machine
 /// beside the self-test; delete the file to measure again.
 /// </summary>
 public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds, bool FromCache)
 {
     /// <summary>Bump when the probe's shapes change, or either route's formulation does.</summary>
-    const int ProbeVersion = 2;   // 2: unfold + matmul builds its columns with Im2Col
+    const int ProbeVersion = 3;   // 2: unfold + matmul builds its columns with Im2Col; 3: the routes take turns
 
     /// <summary>
     /// Unfold + matmul must save at least this share of the time to replace LibTorch's own kernels: a near tie is
@@ -40,8 +40,9 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
     /// <summary>Times both routes now (oneDNN must be enabled: it is unless the route is <c>native</c>).</summary>
     public static ConvRouteTiming Measure()
     {
-        double oneDnn = Median((x, w, s, p) => nn.functional.conv2d(x, w, null, [s, s], [p, p], [1, 1]));
-        double unfold = Median((x, w, s, p) => GuardedConv.Unfolded(x, w, null, [s, s], [p, p], [1, 1]));
+        var (oneDnn, unfold) = TakingTurns(
+            (x, w, s, p) => nn.functional.conv2d(x, w, null, [s, s], [p, p], [1, 1]),
+            (x, w, s, p) => GuardedConv.Unfolded(x, w, null, [s, s], [p, p], [1, 1]));
         return new ConvRouteTiming(oneDnn, unfold, FromCache: false);
     }
 
@@ -55,7 +56,12 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
         (640, 640, 3, 1, 16),
     ];
 
-    static double Median(Func<Tensor, Tensor, long, long, Tensor> conv)
+    /// <summary>
+    /// Median seconds of each route over the probe's shapes. The routes take turns (A B, B A, ...): a load that comes
+    /// or goes while the probe runs falls on both alike, where timing one route after the other let a busy moment pick
+    /// the slower route for good (it is cached).
+    /// </summary>
+    internal static (double A, double B) TakingTurns(Func<Tensor, Tensor, long, long, Tensor> a, Func<Tensor, Tensor, long, long, Tensor> b)
     {
         using var scope = NewDisposeScope();
         // The guard decides lazily, at its first use, which may sit in a caller's no_grad (a render): the probe times
@@ -66,8 +72,7 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
             X: randn([1, s.In, s.Size, s.Size], generator: generator),
             W: randn([s.Out, s.In, s.Kernel, s.Kernel], generator: generator) * (1.0 / Math.Sqrt(s.In * s.Kernel * s.Kernel)),
             s.Stride, Padding: s.Kernel / 2)).ToList();
-        var times = new List<double>();
-        for (int run = 0; run < 4; run++)
+        double Pass(Func<Tensor, Tensor, long, long, Tensor> conv)
         {
             using var step = NewDisposeScope();
             var sw = Stopwatch.StartNew();
@@ -76,8 +81,21 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
                 var input = x.detach().requires_grad_(true);
                 conv(input, w, stride, padding).square().mean().backward();
             }
-            if (run > 0) times.Add(sw.Elapsed.TotalSeconds);      // the first run JIT-compiles oneDNN's kernels
+            return sw.Elapsed.TotalSeconds;
         }
+        var timesA = new List<double>();
+        var timesB = new List<double>();
+        for (int run = 0; run < 4; run++)
+        {
+            // The first run JIT-compiles oneDNN's kernels: not timed.
+            if (run % 2 == 0) { double ta = Pass(a), tb = Pass(b); if (run > 0) { timesA.Add(ta); timesB.Add(tb); } }
+            else { double tb = Pass(b), ta = Pass(a); timesA.Add(ta); timesB.Add(tb); }
+        }
+        return (Median(timesA), Median(timesB));
+    }
+
+    static double Median(List<double> times)
+    {
         times.Sort();
         return times[times.Count / 2];
     }

@@ -11,14 +11,14 @@ namespace LoraBake.Training;
 /// right here (on its convolution route) and a short measurement finds it clearly faster, else fp32. Which one is
 /// faster differs by CPU (AVX-512 BF16 CPUs run bf16 matmuls ~5× faster; others run it slower than fp32), and
 /// which one is right differs by CPU too, so neither is fixed. The measurement runs one resnet and one
-/// transformer block of SD1's first level (forward and input gradients) in each dtype and is cached per machine
+/// transformer block of SD1's first level (forward and input gradients) in each dtype, the two taking turns, and is cached per machine
 /// next to the numerics self-test; delete the file to measure again.
 /// </summary>
 public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double Bf16Seconds, string Reason, bool FromCache)
 {
     /// <summary>bf16 must save at least this share of the time to be chosen: a near tie is not worth its rounding.</summary>
     public const double RequiredSpeedup = 1.25;
-    const int ProbeVersion = 1;
+    const int ProbeVersion = 2;   // 2: fp32 and bf16 take turns
 
     static readonly object Gate = new();
     static AutoPrecision? current;
@@ -45,7 +45,11 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
         if (!guard.Bf16Usable) return new(ScalarType.Float32, 0, 0, "bf16 is wrong on this CPU", false);
         string key = $"{SelfTestCache.MachineKey()} | route {ConvRoutes.Name(guard.Route)} | precision probe v{ProbeVersion}";
         var (probe, fromCache) = SelfTestCache.LoadOrMeasure(key, "precision",
-            () => new Probe(Measure(ScalarType.Float32), Measure(ScalarType.BFloat16)));
+            () =>
+            {
+                var (fp32, bf16) = Measure();
+                return new Probe(fp32, bf16);
+            });
         return Choose(probe.Fp32Seconds, probe.Bf16Seconds, fromCache);
     }
 
@@ -59,29 +63,62 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
             : new(ScalarType.Float32, fp32, bf16, $"bf16 is not clearly faster here: {measured}", fromCache);
     }
 
-    /// <summary>Median seconds of forward + input gradient through SD1's level-1 resnet and transformer at 32×32.</summary>
-    internal static double Measure(ScalarType dtype)
+    /// <summary>
+    /// Median seconds of forward + input gradient through SD1's level-1 resnet and transformer at 32×32, in fp32 and in
+    /// bf16. The two take turns (A B, B A, ...): a load that comes or goes while the probe runs falls on both alike,
+    /// where timing one after the other let a busy moment pick the slower precision for good (it is cached).
+    /// </summary>
+    internal static (double Fp32Seconds, double Bf16Seconds) Measure()
     {
         using var scope = NewDisposeScope();
         // Decided lazily, at the first use, which may sit in a caller's no_grad: the probe times a backward.
         using var grad = enable_grad();
-        var generator = new TorchSharp.torch.Generator(0);
-        using var resnet = new ResnetBlock2D(320, 320, 1280, 32, 1e-5, dtype: dtype);
-        using var attention = new Transformer2DModel(8, 40, 320, 1, 768, 32, dtype: dtype);
-        foreach (var p in resnet.parameters().Concat(attention.parameters())) p.requires_grad = false;
-        var x = randn([1, 320, 32, 32], generator: generator).to(dtype);
-        var temb = randn([1, 1280], generator: generator).to(dtype);
-        var context = randn([1, 77, 768], generator: generator).to(dtype);
-        var times = new List<double>();
+        using var fp32 = new ProbeBlocks(ScalarType.Float32);
+        using var bf16 = new ProbeBlocks(ScalarType.BFloat16);
+        var times32 = new List<double>();
+        var times16 = new List<double>();
         for (int run = 0; run < 4; run++)
+        {
+            // The first run warms the kernels up: not timed.
+            if (run % 2 == 0) { double a = fp32.Pass(), b = bf16.Pass(); if (run > 0) { times32.Add(a); times16.Add(b); } }
+            else { double b = bf16.Pass(), a = fp32.Pass(); times32.Add(a); times16.Add(b); }
+        }
+        times32.Sort();
+        times16.Sort();
+        return (times32[times32.Count / 2], times16[times16.Count / 2]);
+    }
+
+    /// <summary>SD1's level-1 resnet and transformer, frozen, in one dtype, with their inputs.</summary>
+    sealed class ProbeBlocks : IDisposable
+    {
+        readonly ResnetBlock2D resnet;
+        readonly Transformer2DModel attention;
+        readonly Tensor x, temb, context;
+
+        public ProbeBlocks(ScalarType dtype)
+        {
+            var generator = new TorchSharp.torch.Generator(0);
+            resnet = new ResnetBlock2D(320, 320, 1280, 32, 1e-5, dtype: dtype);
+            attention = new Transformer2DModel(8, 40, 320, 1, 768, 32, dtype: dtype);
+            foreach (var p in resnet.parameters().Concat(attention.parameters())) p.requires_grad = false;
+            x = randn([1, 320, 32, 32], generator: generator).to(dtype);
+            temb = randn([1, 1280], generator: generator).to(dtype);
+            context = randn([1, 77, 768], generator: generator).to(dtype);
+        }
+
+        public double Pass()
         {
             using var step = NewDisposeScope();
             var input = x.detach().requires_grad_(true);
             var sw = Stopwatch.StartNew();
             attention.call(resnet.call(input, temb), context).to(ScalarType.Float32).square().mean().backward();
-            if (run > 0) times.Add(sw.Elapsed.TotalSeconds);      // the first run warms the kernels up
+            return sw.Elapsed.TotalSeconds;
         }
-        times.Sort();
-        return times[times.Count / 2];
+
+        public void Dispose()
+        {
+            resnet.Dispose();
+            attention.Dispose();
+        }
     }
 }
