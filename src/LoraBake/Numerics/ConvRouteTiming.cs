@@ -9,7 +9,7 @@ namespace LoraBake.Numerics;
 /// unfold + matmul. Where every oneDNN class passed, both are right, and which one is faster differs by CPU (oneDNN's
 /// JIT kernels against one large matrix product plus strided adds in backward), so the choice is measured, not fixed. The probe
 /// is SD1's convolutions as training runs them (3×3 at levels 1 and 2, a stride-2 downsample, a 1×1 shortcut, at a
-/// quarter of 512 px; forward and input gradients, fp32), the routes taking turns, a median of three runs each after a warm-up, cached per machine
+/// quarter of 512 px; forward and input gradients, fp32), the routes taking turns, a median of seven runs each after a warm-up, cached per machine
 /// beside the self-test; delete the file to measure again.
 /// </summary>
 public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds, bool FromCache)
@@ -45,6 +45,10 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
             (x, w, s, p) => GuardedConv.Unfolded(x, w, null, [s, s], [p, p], [1, 1]));
         return new ConvRouteTiming(oneDnn, unfold, FromCache: false);
     }
+
+    /// <summary>Timed runs of each candidate, after one untimed: a single pass of the probe swings by a third on an idle
+    /// 2-core VM (Zen 4: oneDNN 65–101 ms, unfold 74–111 ms over three probes of four runs), so seven make the median.</summary>
+    internal const int Runs = 8;
 
     /// <summary>(channels in, channels out, kernel, stride, spatial size) of each probed convolution.</summary>
     static readonly (long In, long Out, long Kernel, long Stride, long Size)[] Shapes =
@@ -85,7 +89,7 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
         }
         var timesA = new List<double>();
         var timesB = new List<double>();
-        for (int run = 0; run < 4; run++)
+        for (int run = 0; run < Runs; run++)
         {
             // The first run JIT-compiles oneDNN's kernels: not timed.
             if (run % 2 == 0) { double ta = Pass(a), tb = Pass(b); if (run > 0) { timesA.Add(ta); timesB.Add(tb); } }

@@ -77,7 +77,7 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
         using var bf16 = new ProbeBlocks(ScalarType.BFloat16);
         var times32 = new List<double>();
         var times16 = new List<double>();
-        for (int run = 0; run < 4; run++)
+        for (int run = 0; run < Runs; run++)
         {
             // The first run warms the kernels up: not timed.
             if (run % 2 == 0) { double a = fp32.Pass(), b = bf16.Pass(); if (run > 0) { times32.Add(a); times16.Add(b); } }
@@ -87,6 +87,10 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
         times16.Sort();
         return (times32[times32.Count / 2], times16[times16.Count / 2]);
     }
+
+    /// <summary>Timed runs of each candidate, after one untimed: a single pass of the probe swings by a third on an idle
+    /// 2-core VM (Zen 4: oneDNN 65–101 ms, unfold 74–111 ms over three probes of four runs), so seven make the median.</summary>
+    const int Runs = 8;
 
     /// <summary>SD1's level-1 resnet and transformer, frozen, in one dtype, with their inputs.</summary>
     sealed class ProbeBlocks : IDisposable

@@ -66,9 +66,9 @@ public class ConvRouteChoiceTests(ITestOutputHelper output)
         };
         var (a, b) = ConvRouteTiming.TakingTurns(Recording('A'), Recording('B'));
         Assert.True(a > 0 && b > 0);
-        int perPass = calls.Count / 8;
-        string passes = new(Enumerable.Range(0, 8).Select(i => calls[i * perPass]).ToArray());
-        Assert.Equal("ABBAABBA", passes);
+        int passCount = 2 * ConvRouteTiming.Runs, perPass = calls.Count / passCount;
+        string passes = new(Enumerable.Range(0, passCount).Select(i => calls[i * perPass]).ToArray());
+        Assert.Equal(string.Concat(Enumerable.Repeat("ABBA", ConvRouteTiming.Runs / 2)), passes);
     }
 
     [Theory]
