@@ -47,7 +47,7 @@ public sealed record ConvRouteTiming(double OneDnnSeconds, double UnfoldSeconds,
     }
 
     /// <summary>Timed runs of each candidate, after one untimed: a single pass of the probe swings by a third on an idle
-    /// 2-core VM (Zen 4: oneDNN 65–101 ms, unfold 74–111 ms over three probes of four runs), so seven make the median.</summary>
+    /// 2-core VM (Zen 4: oneDNN 65–101 ms, unfold 74–98 ms over four probes of four runs), so seven make the median.</summary>
     internal const int Runs = 8;
 
     /// <summary>(channels in, channels out, kernel, stride, spatial size) of each probed convolution.</summary>
