@@ -89,7 +89,7 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
     }
 
     /// <summary>Timed runs of each candidate, after one untimed: a single pass of the probe swings by a third on an idle
-    /// 2-core VM (Zen 4: oneDNN 65–101 ms, unfold 74–98 ms over four probes of four runs), so seven make the median.</summary>
+    /// 2-core VM (Zen 4: fp32 153–191 ms, bf16 108–140 ms over four probes of four runs), so seven make the median.</summary>
     const int Runs = 8;
 
     /// <summary>SD1's level-1 resnet and transformer, frozen, in one dtype, with their inputs.</summary>
