@@ -65,32 +65,15 @@ public sealed record AutoPrecision(ScalarType Dtype, double Fp32Seconds, double 
 
     /// <summary>
     /// Median seconds of forward + input gradient through SD1's level-1 resnet and transformer at 32×32, in fp32 and in
-    /// bf16. The two take turns (A B, B A, ...): a load that comes or goes while the probe runs falls on both alike,
-    /// where timing one after the other let a busy moment pick the slower precision for good (it is cached).
+    /// bf16, taking turns (<see cref="TakingTurns"/>).
     /// </summary>
     internal static (double Fp32Seconds, double Bf16Seconds) Measure()
     {
         using var scope = NewDisposeScope();
-        // Decided lazily, at the first use, which may sit in a caller's no_grad: the probe times a backward.
-        using var grad = enable_grad();
         using var fp32 = new ProbeBlocks(ScalarType.Float32);
         using var bf16 = new ProbeBlocks(ScalarType.BFloat16);
-        var times32 = new List<double>();
-        var times16 = new List<double>();
-        for (int run = 0; run < Runs; run++)
-        {
-            // The first run warms the kernels up: not timed.
-            if (run % 2 == 0) { double a = fp32.Pass(), b = bf16.Pass(); if (run > 0) { times32.Add(a); times16.Add(b); } }
-            else { double b = bf16.Pass(), a = fp32.Pass(); times32.Add(a); times16.Add(b); }
-        }
-        times32.Sort();
-        times16.Sort();
-        return (times32[times32.Count / 2], times16[times16.Count / 2]);
+        return TakingTurns.MedianSeconds(fp32.Pass, bf16.Pass);
     }
-
-    /// <summary>Timed runs of each candidate, after one untimed: a single pass of the probe swings by a third on an idle
-    /// 2-core VM (Zen 4: fp32 153–191 ms, bf16 108–140 ms over four probes of four runs), so seven make the median.</summary>
-    const int Runs = 8;
 
     /// <summary>SD1's level-1 resnet and transformer, frozen, in one dtype, with their inputs.</summary>
     sealed class ProbeBlocks : IDisposable

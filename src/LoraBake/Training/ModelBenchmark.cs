@@ -193,8 +193,9 @@ public static class ModelBenchmark
         }
         // One step's figures, so the printed time, ratio and rate belong together: the median by ratio where there is a
         // reference, else by time.
-        var median = steps.OrderBy(step => referenceGflops is null ? -step.Seconds : gflop / step.Seconds / step.Reference)
-            .ElementAt(steps.Count / 2);
+        Func<(double Seconds, double Reference), double> rank =
+            referenceGflops is null ? step => step.Seconds : step => gflop / step.Seconds / step.Reference;
+        var median = steps.OrderBy(rank).ElementAt(steps.Count / 2);
         return new StepResult(median.Seconds, firstSeconds, Process.GetCurrentProcess().PeakWorkingSet64 / 1e9, gflop,
             rig.Network.Modules.Count, gflop / median.Seconds / median.Reference, median.Reference);
     }

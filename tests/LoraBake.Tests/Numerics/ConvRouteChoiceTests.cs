@@ -54,23 +54,6 @@ public class ConvRouteChoiceTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void The_two_routes_take_turns_while_timed()
-    {
-        // A load that comes or goes during the probe must fall on both routes, not pick one of them for good.
-        var calls = new List<char>();
-        Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, long, long, TorchSharp.torch.Tensor> Recording(char route) => (x, w, s, p) =>
-        {
-            calls.Add(route);
-            return TorchSharp.torch.nn.functional.conv2d(x, w, null, [s, s], [p, p], [1, 1]);
-        };
-        var (a, b) = ConvRouteTiming.TakingTurns(Recording('A'), Recording('B'));
-        Assert.True(a > 0 && b > 0);
-        int passCount = 2 * ConvRouteTiming.Runs, perPass = calls.Count / passCount;
-        string passes = new(Enumerable.Range(0, passCount).Select(i => calls[i * perPass]).ToArray());
-        Assert.Equal(string.Concat(Enumerable.Repeat("ABBA", ConvRouteTiming.Runs / 2)), passes);
-    }
-
     [Theory]
     [InlineData("onednn", false, true, "1/2 oneDNN shape classes")]
     [InlineData("guarded", true, false, "(unfold + matmul) failed")]
